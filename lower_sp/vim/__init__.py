@@ -1,0 +1,49 @@
+"""VIMs: the interface to a point of presence, its drivers, and the embedded emulated PoP.
+
+- ``base``: the ``Vim`` protocol with its requests and handles.
+- ``registry``: drivers by name, built in or installed through entry points.
+- ``emulated``: ``EmulatedPop``, the default driver.
+- ``state``: where the emulated PoP persists its state.
+"""
+
+from lower_sp.vim.base import (
+    NetworkHandle,
+    NetworkRequest,
+    PortHandle,
+    PortRequest,
+    ServerHandle,
+    ServerRequest,
+    ServerStatus,
+    Vim,
+    VimCapacity,
+)
+from lower_sp.vim.emulated import EmulatedPop
+from lower_sp.vim.registry import (
+    BUILTIN_VIM_DRIVERS,
+    VIM_DRIVER_ENTRY_POINT_GROUP,
+    UnknownVimDriver,
+    VimDriver,
+    VimDriverRegistry,
+)
+from lower_sp.vim.state import EmulatedResource, MemoryPopStateStore, PopStateStore
+
+__all__ = [
+    "BUILTIN_VIM_DRIVERS",
+    "VIM_DRIVER_ENTRY_POINT_GROUP",
+    "EmulatedPop",
+    "EmulatedResource",
+    "MemoryPopStateStore",
+    "NetworkHandle",
+    "NetworkRequest",
+    "PopStateStore",
+    "PortHandle",
+    "PortRequest",
+    "ServerHandle",
+    "ServerRequest",
+    "ServerStatus",
+    "UnknownVimDriver",
+    "Vim",
+    "VimCapacity",
+    "VimDriver",
+    "VimDriverRegistry",
+]

@@ -1,0 +1,286 @@
+"""The VIM interface: what a node needs from a point of presence, and nothing more.
+
+One small protocol, ``Vim``, with value types for what goes in (requests) and
+what comes back (handles). A handle holds everything needed to undo the
+creation that returned it (like OSM RO's ``new_network`` returning
+``(id, created_items)``), so compensation after a failure is exact and needs no
+lookup by name.
+
+The shapes follow OpenStack, so that an openstacksdk driver fits the same
+protocol: a network carries one subnet (Neutron network + subnet), a port has a
+fixed IP and a MAC (Neutron port), a server is booted on existing ports from a
+flavour chosen by its resources (Nova server).
+
+Undo in reverse order of creation: servers, then their ports, then networks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Protocol, runtime_checkable
+
+from spfed.model import Resources
+
+__all__ = [
+    "NetworkHandle",
+    "NetworkRequest",
+    "PortHandle",
+    "PortRequest",
+    "ServerHandle",
+    "ServerRequest",
+    "ServerStatus",
+    "Vim",
+    "VimCapacity",
+]
+
+
+@dataclass(frozen=True)
+class NetworkRequest:
+    """A network with one subnet, to be created on a VIM."""
+
+    name: str
+    """Display name; VIMs do not require it to be unique."""
+    cidr: str
+    """Subnet prefix, IPv4 or IPv6, e.g. ``10.0.0.0/27``; host bits must be zero."""
+    gateway: str = ""
+    """Gateway address inside ``cidr``; "" for the first host address."""
+    point_to_point: bool = False
+    """A /31 (IPv4) or /127 (IPv6) without gateway: its two addresses are the two ports."""
+    segmentation_id: int = 0
+    """VXLAN VNI / VLAN id asked for the network; 0 lets the VIM choose."""
+    dhcp: bool = False
+    """Whether the VIM serves the subnet's addresses by DHCP as well."""
+    mtu: int = 0
+    """The network's MTU (0: the VIM's default)."""
+
+
+@dataclass(frozen=True)
+class NetworkHandle:
+    """A created network and its subnet: enough to attach ports and to delete it."""
+
+    vim: str
+    """Name of the PoP that holds it."""
+    network_id: str
+    """The VIM's network id."""
+    subnet_id: str
+    """The VIM's id of the network's subnet."""
+    name: str
+    """Display name as asked."""
+    cidr: str
+    """Subnet prefix in canonical form (``2001:db8::/64``, not ``2001:DB8:0::/64``)."""
+
+
+@dataclass(frozen=True)
+class PortRequest:
+    """A port on a network, with one fixed address."""
+
+    name: str
+    """Display name; VIMs do not require it to be unique."""
+    network: NetworkHandle
+    """The network (and subnet) to take the address from."""
+    address: str = ""
+    """Bare IP inside the network's cidr; "" lets the VIM pick the next free one."""
+    mac: str = ""
+    """MAC address; "" lets the VIM generate a locally administered unicast one."""
+
+
+@dataclass(frozen=True)
+class PortHandle:
+    """A created port: enough to attach it to a server and to delete it."""
+
+    vim: str
+    """Name of the PoP that holds it."""
+    port_id: str
+    """The VIM's port id."""
+    network_id: str
+    """The network the port is on."""
+    name: str
+    """Display name as asked."""
+    address: str
+    """Fixed address WITH the subnet's prefix length, e.g. ``10.0.0.5/27``."""
+    mac: str
+    """MAC address, lower case and colon separated, e.g. ``fa:16:3e:12:ab:cd``."""
+
+
+@dataclass(frozen=True)
+class ServerRequest:
+    """A server (VM or container) booted on existing ports."""
+
+    name: str
+    """Display name; must not be empty."""
+    image: str
+    """Image reference (name or id, as the VIM understands it); must not be empty."""
+    resources: Resources
+    """Compute it needs; the VIM admits it against its free capacity."""
+    ports: tuple[PortHandle, ...] = ()
+    """Ports to attach, in interface order; each must be free (on no other server)."""
+    image_md5: str = ""
+    """Expected image checksum, "" when unknown; drivers that can verify it do."""
+    flavor: str = ""
+    """Flavour name to use; "" lets the driver pick one that covers ``resources``."""
+    metadata: Mapping[str, str] = field(default_factory=dict, hash=False)
+    """Key/value tags recorded on the server (Nova metadata); copied, read-only."""
+
+    def __post_init__(self) -> None:
+        # Copy so that a caller mutating its dict cannot change a request already made.
+        object.__setattr__(self, "metadata", MappingProxyType(dict(self.metadata)))
+
+
+@dataclass(frozen=True)
+class ServerHandle:
+    """A created server: enough to query its status and to delete it."""
+
+    vim: str
+    """Name of the PoP that holds it."""
+    server_id: str
+    """The VIM's server id."""
+    name: str
+    """Display name as asked."""
+    resources: Resources
+    """Compute it holds on the PoP until deleted."""
+    port_ids: tuple[str, ...]
+    """Ids of the ports attached to it, in interface order."""
+
+
+class ServerStatus(StrEnum):
+    """Lifecycle status of a server, as Nova names it."""
+
+    BUILD = "BUILD"
+    ACTIVE = "ACTIVE"
+    ERROR = "ERROR"
+    DELETED = "DELETED"
+
+
+@dataclass(frozen=True)
+class VimCapacity:
+    """Compute capacity of a PoP at one moment."""
+
+    total: Resources
+    """What the PoP has."""
+    used: Resources
+    """What its live servers hold."""
+
+    @property
+    def free(self) -> Resources:
+        """``total - used``; negative on an axis if the PoP was shrunk below its load."""
+        return self.total - self.used
+
+
+@runtime_checkable
+class Vim(Protocol):
+    """One point of presence, as the node's leaf deployment sees it.
+
+    Contract shared by every driver (``tests/contract/vim_contract.py`` checks it):
+
+    - ``start()`` before any other call, ``close()`` at the end; other calls
+      outside that window raise ``FailedPrecondition``.
+    - A call that raises changes nothing on the PoP.
+    - A handle passed in must come from this PoP (``handle.vim == name``), else
+      ``InvalidArgument``.
+    - Deletes are idempotent: deleting what is already gone succeeds, so
+      compensation can be retried blindly.
+    - A handle returned by a create is durable: the PoP still knows it after a
+      restart of the node.
+    - Errors are ``spfed.errors`` leaves; drivers translate their SDK's errors.
+    """
+
+    @property
+    def name(self) -> str:
+        """The PoP name (``PopConfig.name``); every handle's ``vim`` field."""
+        ...
+
+    @property
+    def region(self) -> str:
+        """The region the PoP is in."""
+        ...
+
+    async def start(self) -> None:
+        """Connect to the VIM or load the PoP's saved state.
+
+        Raises:
+            Unavailable: the VIM cannot be reached (temporary).
+        """
+        ...
+
+    async def close(self) -> None:
+        """Release connections; the PoP's resources stay. Idempotent."""
+        ...
+
+    async def capacity(self) -> VimCapacity:
+        """Total and used compute (vCPU, MiB memory, GiB disk) right now."""
+        ...
+
+    async def create_network(self, request: NetworkRequest) -> NetworkHandle:
+        """Create a network with one subnet.
+
+        Raises:
+            InvalidArgument: the cidr is not a prefix (or too small for a gateway
+                and one port), the gateway is not a host of it, or the
+                segmentation id is out of range.
+            AlreadyExists: the segmentation id is used by another network.
+        """
+        ...
+
+    async def delete_network(self, network: NetworkHandle) -> None:
+        """Delete a network and its subnet; succeeds if already gone.
+
+        Raises:
+            FailedPrecondition: ports are still on it (Neutron's 409 Conflict);
+                delete them first.
+        """
+        ...
+
+    async def create_port(self, request: PortRequest) -> PortHandle:
+        """Create a port holding one fixed address of the network's subnet.
+
+        Without an address, the next free host address is taken; never the
+        network address, the broadcast address nor the gateway.
+
+        Raises:
+            NotFound: the network does not exist (any more).
+            InvalidArgument: the address is not an IP, is outside the cidr, or is
+                the network or broadcast address; the MAC is malformed or not unicast.
+            AlreadyExists: the address (or the gateway) or the MAC is taken on
+                that network.
+            ResourceExhausted: no free address is left in the subnet.
+        """
+        ...
+
+    async def delete_port(self, port: PortHandle) -> None:
+        """Delete a port and free its address; succeeds if already gone.
+
+        Raises:
+            FailedPrecondition: a server still holds the port; delete it first.
+        """
+        ...
+
+    async def create_server(self, request: ServerRequest) -> ServerHandle:
+        """Boot a server on the given ports, holding ``request.resources``.
+
+        Returns as soon as the VIM has accepted it; poll ``server_status`` (it
+        starts in ``BUILD`` or ``ACTIVE``).
+
+        Raises:
+            InvalidArgument: empty name or image, negative resources, or a port
+                given twice.
+            NotFound: a port does not exist (any more).
+            FailedPrecondition: a port is already attached to a server.
+            ResourceExhausted: it does not fit; one
+                ``QuotaViolation(subject=f"pop:{name}")`` says what was asked
+                and what is free. Nothing is booted or reserved.
+        """
+        ...
+
+    async def server_status(self, server: ServerHandle) -> ServerStatus:
+        """The server's status now; ``DELETED`` once it is gone (never raises NotFound)."""
+        ...
+
+    async def delete_server(self, server: ServerHandle) -> None:
+        """Delete a server, free its resources and detach (not delete) its ports.
+
+        Succeeds if already gone.
+        """
+        ...

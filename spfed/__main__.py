@@ -1,0 +1,5 @@
+"""``python -m spfed``: the same as the ``spfed`` command."""
+
+from spfed.cli import main
+
+main()

@@ -1,0 +1,632 @@
+"""The instantiate workflow: its tasks and their compensations.
+
+    validate → place → plan_addresses → deploy_local ∥ delegate_subservices
+             → verify_addresses → activate
+
+``validate`` and ``place`` touch nothing outside the node's memory; they run
+inside the InstantiateService call (admission), so a bad descriptor, an
+unknown lower SP or a placement that cannot fit is the call's own error and
+nothing is created. The rest runs in the background as a long-running
+operation. Each task's completion is persisted with the run's state, and a
+failure compensates the started tasks in reverse.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+
+from addressing import PlanSettings, ServiceSpace, plan_addresses
+from lower_sp.leaves import (
+    Handle,
+    HandleKind,
+    LocalMember,
+    PortBinding,
+    decode_handle,
+    deploy_part,
+    encode_handle,
+    port_bindings,
+    undeploy,
+)
+from lower_sp.vim import ServerHandle, ServerStatus
+from spfed.descriptors import DescriptorSet, check_nsd, check_vnfd, prefix_violations
+from spfed.engine import Schedule, TaskRegistry
+from spfed.errors import (
+    DeadlineExceeded,
+    FailedPrecondition,
+    FieldViolation,
+    Internal,
+    InvalidArgument,
+    NotFound,
+)
+from spfed.gathering import gather_all
+from spfed.lifecycle.addresses import (
+    address_problems,
+    assignments,
+    link_demands,
+    nap_placement,
+    nap_points,
+    own_constraints,
+)
+from spfed.lifecycle.context import InstantiateContext, RemotePart
+from spfed.lifecycle.events import new_event
+from spfed.lifecycle.lookup import RequestLookup
+from spfed.lifecycle.runtime import NodeRuntime
+from spfed.model import (
+    PartKind,
+    ServiceEvent,
+    ServiceEventKind,
+    ServicePart,
+    ServiceRecord,
+    ServiceState,
+    split_ref,
+)
+from spfed.storage import StoredHandle
+from upper_sp.delegation import delegate, release
+from upper_sp.graph import ServiceGraph, build_graph
+from upper_sp.placement import LowerView, Placement, PopView, check_rules, place
+from upper_sp.subgraph import build_subservice
+
+__all__ = ["ADMISSION", "INSTANTIATE", "instantiate_tasks"]
+
+INSTANTIATE = Schedule.of(
+    "validate",
+    "place",
+    "plan_addresses",
+    ("deploy_local", "delegate_subservices"),
+    "verify_addresses",
+    "activate",
+)
+ADMISSION = ("validate", "place")
+"""Tasks that run inside the InstantiateService call (no side effects)."""
+MAX_NAME_LENGTH = 256
+"""Longest service name (label) a request may carry."""
+QUIET = frozenset({"validate", "place", "plan_addresses", "verify_addresses"})
+"""Tasks that only compute in memory: their start is not reported, only their outcome."""
+
+instantiate_tasks: TaskRegistry[InstantiateContext] = TaskRegistry()
+
+
+def _graph(ctx: InstantiateContext) -> ServiceGraph:
+    if ctx.graph is None:
+        raise Internal("the service graph is only known while the node that built it runs")
+    return ctx.graph
+
+
+def _placement(ctx: InstantiateContext) -> Placement:
+    return Placement(dict(ctx.state.placement))
+
+
+# --- validate ------------------------------------------------------------------------
+
+
+def _request_violations(ctx: InstantiateContext) -> list[FieldViolation]:
+    req = ctx.request
+    out = []
+    if not req.request_id:
+        out.append(FieldViolation("request_id", "required: a client-chosen idempotency key"))
+    elif len(req.request_id) > 128:
+        out.append(FieldViolation("request_id", "at most 128 characters"))
+    if len(req.name) > MAX_NAME_LENGTH:
+        out.append(FieldViolation("name", f"at most {MAX_NAME_LENGTH} characters"))
+    if req.descriptors is None and req.offer is None:
+        out.append(FieldViolation("source", "set either 'descriptors' or 'offer'"))
+    if req.descriptors is not None and not req.descriptors.nsd.ref.name:
+        out.append(
+            FieldViolation("descriptors.nsd.ref", "required: vendor, name and version of the NSD")
+        )
+    return out
+
+
+_MIN_MTU = 576
+"""Smallest MTU a request may ask for (the IPv4 minimum)."""
+_MAX_MTU = 65535
+"""Largest MTU a request may ask for."""
+
+
+@instantiate_tasks.task("validate")
+async def validate(ctx: InstantiateContext) -> None:
+    """Check the request, resolve every reference and build the service graph.
+
+    Raises:
+        InvalidArgument: with one field violation per problem.
+        NotFound: an offer reference names nothing in the catalogue.
+    """
+    problems = _request_violations(ctx)
+    if problems:
+        raise InvalidArgument("the request is malformed", field_violations=problems)
+    rt = ctx.rt
+    catalogues = [c for c in rt.lower_catalogues().values() if c is not None]
+    descriptors = ctx.request.descriptors
+    sent = DescriptorSet(
+        () if descriptors is None else (*descriptors.vnfds, *descriptors.nested_nsds)
+    )
+    lookup = RequestLookup(sent, rt.onboarded, catalogues)
+    if descriptors is None:
+        assert ctx.request.offer is not None
+        nsd = lookup.nsd(ctx.request.offer)
+        if nsd is None:
+            raise NotFound(
+                f"no network service {ctx.request.offer} is onboarded here "
+                "(offers from lower SPs are instantiated by nesting them in an NSD)"
+            )
+    else:
+        nsd = descriptors.nsd
+        for i, vnfd in enumerate(descriptors.vnfds):
+            problems += prefix_violations(check_vnfd(vnfd, paths="api"), f"descriptors.vnfds[{i}].")
+        for i, nested in enumerate(descriptors.nested_nsds):
+            problems += prefix_violations(
+                check_nsd(nested, lookup), f"descriptors.nested_nsds[{i}]."
+            )
+        problems += prefix_violations(check_nsd(nsd, lookup), "descriptors.nsd.")
+        if problems:
+            raise InvalidArgument(
+                f"the descriptors of {nsd.ref} are invalid", field_violations=problems
+            )
+    ctx.graph = build_graph(nsd, lookup, path="descriptors.nsd." if descriptors else "offer.")
+    own = {cp.id for cp in nsd.connection_points}
+    for i, c in enumerate(ctx.request.addressing.constraints):
+        if c.connection_point not in own:
+            problems.append(
+                FieldViolation(
+                    f"addressing.constraints[{i}].connection_point",
+                    f"'{c.connection_point}' is not an external point of {nsd.ref} "
+                    f"(points: {', '.join(sorted(own)) or 'none'})",
+                )
+            )
+    addressing = ctx.request.addressing
+    if addressing.ip_version not in (0, 4, 6):
+        problems.append(
+            FieldViolation("addressing.ip_version", f"{addressing.ip_version}: use 4, 6 or 0")
+        )
+    if addressing.mtu and not _MIN_MTU <= addressing.mtu <= _MAX_MTU:
+        problems.append(
+            FieldViolation("addressing.mtu", f"{addressing.mtu}: from {_MIN_MTU} to {_MAX_MTU}")
+        )
+    if problems:
+        raise InvalidArgument("the request's addressing is invalid", field_violations=problems)
+    nap_points(ctx.graph, ctx.request.addressing)  # NAPs must name (or imply) an own point
+
+
+# --- place ---------------------------------------------------------------------------
+
+
+@instantiate_tasks.task("place")
+async def place_members(ctx: InstantiateContext) -> None:
+    """Choose a PoP or a lower SP for every member (see ``upper_sp.placement``)."""
+    rt = ctx.rt
+    graph = _graph(ctx)
+    regions = {vim.region for vim in rt.vims.values()} | {
+        r.region for c in rt.lower_catalogues().values() if c is not None for r in c.regions
+    }
+    constraints = nap_placement(
+        graph,
+        ctx.request.placement,
+        nap_points(graph, ctx.request.addressing, regions=regions),
+    )
+    check_rules(graph, constraints, list(rt.vims), list(rt.lowers))
+    pops = []
+    for vim in rt.vims.values():
+        capacity = await vim.capacity()
+        pops.append(PopView(vim.name, vim.region, capacity.free))
+    catalogues = rt.lower_catalogues()
+    lowers = [LowerView(lid, catalogues.get(lid)) for lid in rt.lowers]
+    ctx.state.placement = place(graph, constraints, pops, lowers, rt.withdrawn()).parts
+
+
+# --- plan_addresses ------------------------------------------------------------------
+
+
+def _local_bindings(ctx: InstantiateContext) -> dict[str, list[PortBinding]]:
+    """Port bindings of every locally deployed function, by part."""
+    graph = _graph(ctx)
+    placement = _placement(ctx)
+    out: dict[str, list[PortBinding]] = {}
+    for member in graph.members:
+        part = placement.parts[member.id]
+        if not part.startswith("pop:") or member.vnfd is None:
+            continue
+        external = {}
+        for link in graph.links:
+            for ref in link.refs:
+                owner, cp = split_ref(ref)
+                if owner == member.id:
+                    external[cp] = link.id
+        out.setdefault(part, []).extend(port_bindings(member.id, member.vnfd, external))
+    return out
+
+
+async def _space(ctx: InstantiateContext) -> ServiceSpace:
+    """The service's space: given by the upper SP, or drawn from the node's pools."""
+    rt = ctx.rt
+    state = ctx.state
+    addressing = ctx.request.addressing
+    default_prefix = f"{rt.node_id}/{state.service_id[:8]}/"
+    mtu = addressing.mtu or rt.config.addressing.mtu
+    if not addressing.address_space:
+        drawn = await rt.blocks.allocate(state.service_id, ip_version=addressing.ip_version or 4)
+        state.block_from_pool = True
+        return replace(drawn, port_id_prefix=default_prefix, mtu=mtu)
+    vnis, macs = addressing.vni_space, addressing.mac_prefix
+    if vnis is None or not macs:  # an upper SP that gives only a block: ids of our own
+        ids = await rt.blocks.allocate_ids(state.service_id)
+        state.block_from_pool = True
+        vnis, macs = vnis or ids.vnis, macs or ids.macs
+    return ServiceSpace(
+        addressing.address_space, vnis, macs, addressing.port_id_prefix or default_prefix, mtu
+    )
+
+
+@instantiate_tasks.task("plan_addresses")
+async def plan_service_addresses(ctx: InstantiateContext) -> None:
+    """Take the service's space (given, or from the node's pools) and plan inside it.
+
+    Raises:
+        ResourceExhausted: a pool or the space is too small; names it.
+        FailedPrecondition: a descriptor's ``cidr`` or a NAP cannot be honoured.
+    """
+    rt = ctx.rt
+    state = ctx.state
+    graph = _graph(ctx)
+    addressing = ctx.request.addressing
+    naps = nap_points(graph, addressing)
+    for point, nap in naps.items():
+        held = rt.blocks.holder_of(nap.nap)
+        if held:
+            raise FailedPrecondition(
+                f"the NAP {nap.nap} on '{point}' lies in this node's pool {held}: it would"
+                " collide with addresses the node hands out",
+                field_violations=[FieldViolation("addressing.ingresses/egresses.nap", held)],
+            )
+    if state.space is None:
+        state.space = await _space(ctx)
+        state.block = state.space.block
+    cfg = rt.config.addressing
+    settings = PlanSettings(
+        cfg.link_prefix_length, cfg.crossing_link_prefix_length, cfg.part_block_bits
+    )
+    placement = _placement(ctx)
+    bindings = [b for part in _local_bindings(ctx).values() for b in part]
+    delegated = [p for p in placement.part_ids() if p.startswith("sp:")]
+    state.plan = plan_addresses(
+        state.space,
+        link_demands(graph, placement, bindings, addressing, naps),
+        delegated,
+        settings,
+        owner=state.service_id,
+    )
+    await rt.services.update_service(
+        state.service_id,
+        address_space=state.block,
+        constraints=own_constraints(graph, addressing, state.plan),
+    )
+
+
+@plan_service_addresses.compensator
+async def release_service_addresses(ctx: InstantiateContext) -> None:
+    if ctx.state.block_from_pool:
+        await ctx.rt.blocks.release(ctx.state.service_id)
+
+
+# --- deploy_local --------------------------------------------------------------------
+
+
+async def _emit(ctx: InstantiateContext, *events: ServiceEvent) -> None:
+    await ctx.rt.events.append(ctx.state.service_id, events)
+
+
+def _part_event(ctx: InstantiateContext, part: str, message: str) -> ServiceEvent:
+    return new_event(
+        ctx.rt.origin,
+        ServiceEventKind.PART_CHANGED,
+        operation_id=ctx.state.operation_id,
+        part_id=part,
+        message=message,
+    )
+
+
+def _part_position(ctx: InstantiateContext, part: str) -> int:
+    return _placement(ctx).part_ids().index(part)
+
+
+@instantiate_tasks.task("deploy_local")
+async def deploy_local(ctx: InstantiateContext) -> None:
+    """Deploy every local part on its PoP, in parallel."""
+    rt = ctx.rt
+    graph = _graph(ctx)
+    placement = _placement(ctx)
+    plan = ctx.state.plan
+    if plan is None:
+        raise Internal("deploy_local ran before plan_addresses")
+    bindings = _local_bindings(ctx)
+    service_id = ctx.state.service_id
+
+    async def one(part: str) -> None:
+        pop = part.removeprefix("pop:")
+        vim = rt.vims[pop]
+        members = [
+            LocalMember(m.id, m.vnfd)
+            for m in graph.members
+            if placement.parts[m.id] == part and m.vnfd
+        ]
+
+        recorded: list[asyncio.Future[None]] = []
+
+        def record(kind: HandleKind, resource_id: str, handle: Handle) -> None:
+            stored = StoredHandle(
+                service_id, part, pop, kind, resource_id, encode_handle(kind, handle)
+            )
+            recorded.append(rt.handles.add(stored))
+            if isinstance(handle, ServerHandle):
+                ctx.servers.append((pop, handle))
+
+        try:
+            vnfs = await deploy_part(
+                vim, service_id[:8], members, bindings.get(part, []), plan, record
+            )
+        finally:
+            # Whatever exists must be on record before this task ends, or fails.
+            await asyncio.gather(*recorded)
+        record_part = ServicePart(
+            id=part,
+            kind=PartKind.LOCAL,
+            members=tuple(m.member for m in members),
+            pop=pop,
+            vnfs=vnfs,
+        )
+        ctx.parts[part] = record_part
+        servers = sum(1 for v in vnfs for u in v.units if u.server_id)
+        stored = await rt.services.put_part(
+            service_id,
+            _part_position(ctx, part),
+            record_part,
+            [
+                _part_event(
+                    ctx, part, f"deployed {len(vnfs)} functions ({servers} servers) on PoP {pop}"
+                )
+            ],
+        )
+        rt.events.publish(service_id, stored)
+
+    parts = [p for p in placement.part_ids() if p.startswith("pop:")]
+    await gather_all(*(one(p) for p in parts))
+    if parts:
+        rt.capacity_changed()
+
+
+async def undeploy_local_parts(rt: NodeRuntime, service_id: str, parts: Sequence[str]) -> None:
+    """Delete every recorded resource of local parts and drop the part records."""
+
+    async def one(part: str) -> None:
+        pop = part.removeprefix("pop:")
+        stored = await rt.handles.of_part(service_id, part)
+        handles = [(h.kind, decode_handle(h.kind, h.handle)) for h in stored]
+
+        async def forget(kind: str, resource_id: str) -> None:
+            await rt.handles.remove(pop, kind, resource_id)
+
+        await undeploy(rt.vims[pop], handles, forget)
+        await rt.services.remove_part(service_id, part)
+
+    await gather_all(*(one(p) for p in parts))
+    if parts:
+        rt.capacity_changed()
+
+
+@deploy_local.compensator
+async def undeploy_local(ctx: InstantiateContext) -> None:
+    parts = [p for p in _placement(ctx).part_ids() if p.startswith("pop:")]
+    await undeploy_local_parts(ctx.rt, ctx.state.service_id, parts)
+
+
+# --- delegate_subservices ------------------------------------------------------------
+
+
+class _Relay:
+    """Re-emits a lower SP's events under this service, origin prefixed.
+
+    Events are appended without waiting (they land in order), so a burst
+    from below shares transactions; ``flush`` waits for all of them. It
+    remembers the last relayed sequence, so a later watch of the same
+    sub-service (to release it) does not relay the same events twice.
+    """
+
+    def __init__(
+        self, rt: NodeRuntime, service_id: str, operation_id: str, part: str, remote: RemotePart
+    ) -> None:
+        self._rt = rt
+        self._service_id = service_id
+        self._operation_id = operation_id
+        self._part = part
+        self._remote = remote
+        self._pending: list[asyncio.Future[list[ServiceEvent]]] = []
+
+    async def __call__(self, event: ServiceEvent) -> None:
+        relayed = replace(
+            event,
+            sequence=0,
+            service_id=self._service_id,
+            operation_id=self._operation_id,
+            origin=(self._rt.node_id, *event.origin),
+            part_id=self._part,
+        )
+        self._pending = [f for f in self._pending if not f.done()]
+        self._pending.append(self._rt.events.post(self._service_id, [relayed]))
+        self._remote.last_sequence = max(self._remote.last_sequence, event.sequence)
+
+    async def flush(self) -> None:
+        """Wait until every relayed event is committed (a failed write raises here)."""
+        pending, self._pending = self._pending, []
+        await gather_all(*pending)
+
+
+@instantiate_tasks.task("delegate_subservices")
+async def delegate_subservices(ctx: InstantiateContext) -> None:
+    """Send each lower SP its sub-graph as one sub-service, in parallel, and follow them."""
+    rt = ctx.rt
+    graph = _graph(ctx)
+    placement = _placement(ctx)
+    plan = ctx.state.plan
+    if plan is None:
+        raise Internal("delegate_subservices ran before plan_addresses")
+    state = ctx.state
+    timeout = rt.config.federation.delegation_timeout_s
+
+    async def one(part: str) -> None:
+        lower_id = part.removeprefix("sp:")
+        lower = rt.lowers[lower_id]
+        remote = state.remote.setdefault(part, RemotePart(lower_id))
+        sub = build_subservice(
+            graph,
+            placement,
+            plan,
+            ctx.request.placement,
+            part,
+            lower_id,
+            request_id=f"{rt.node_id}/{state.service_id}/{part}",
+            name=ctx.request.name or graph.nsd.ref.name,
+        )
+        position = _part_position(ctx, part)
+        base = ServicePart(
+            id=part,
+            kind=PartKind.DELEGATED,
+            members=tuple(placement.members_of(part)),
+            lower_sp=lower_id,
+            constraints=sub.request.addressing.constraints,
+            address_space=sub.request.addressing.address_space,
+        )
+
+        async def created(remote_id: str) -> None:
+            remote.service_id = remote_id
+            stored = await rt.services.put_part(
+                state.service_id,
+                position,
+                replace(base, remote_service_id=remote_id),
+                [_part_event(ctx, part, f"delegated to {lower_id} as {remote_id}")],
+            )
+            rt.events.publish(state.service_id, stored)
+
+        relay = _Relay(rt, state.service_id, state.operation_id, part, remote)
+        try:
+            result = await delegate(lower, sub.request, relay, created, timeout)
+        finally:
+            await relay.flush()
+        delegated = replace(base, remote_service_id=result.service_id, remote=result.record)
+        ctx.parts[part] = delegated
+        await rt.services.put_part(state.service_id, position, delegated)
+
+    await gather_all(*(one(p) for p in placement.part_ids() if p.startswith("sp:")))
+
+
+async def release_delegated_parts(
+    rt: NodeRuntime, service_id: str, operation_id: str, remotes: dict[str, RemotePart]
+) -> None:
+    """Terminate the sub-services of delegated parts and drop their records."""
+    timeout = rt.config.federation.delegation_timeout_s
+
+    async def one(part: str, remote: RemotePart) -> None:
+        if remote.service_id:
+            relay = _Relay(rt, service_id, operation_id, part, remote)
+            try:
+                await release(
+                    rt.lowers[remote.lower],
+                    remote.service_id,
+                    f"{rt.node_id}/{operation_id}/{part}",
+                    relay,
+                    timeout,
+                    after=remote.last_sequence,
+                )
+            finally:
+                await relay.flush()
+        await rt.services.remove_part(service_id, part)
+
+    await gather_all(*(one(p, r) for p, r in remotes.items()))
+
+
+@delegate_subservices.compensator
+async def release_subservices(ctx: InstantiateContext) -> None:
+    # The run's state is persisted at task boundaries; a part's record is
+    # written the moment its lower SP admits it. After a restart in the middle
+    # of the task, only the records know every sub-service.
+    remotes = dict(ctx.state.remote)
+    record = await ctx.rt.services.get_service(ctx.state.service_id)
+    for part in record.parts if record else ():
+        if part.kind is PartKind.DELEGATED and part.remote_service_id:
+            known = remotes.get(part.id)
+            if known is None or not known.service_id:
+                remotes[part.id] = RemotePart(
+                    part.lower_sp,
+                    part.remote_service_id,
+                    known.last_sequence if known is not None else 0,
+                )
+    await release_delegated_parts(ctx.rt, ctx.state.service_id, ctx.state.operation_id, remotes)
+
+
+# --- verify_addresses ----------------------------------------------------------------
+
+
+@instantiate_tasks.task("verify_addresses")
+async def verify_addresses(ctx: InstantiateContext) -> None:
+    """Check what every lower SP chose against what it was given, and the whole tree for
+    collisions; then record what this node chose on its own constrained points.
+
+    Raises:
+        FailedPrecondition: a lower SP assigned outside its constraints, or two
+            interfaces share an address, a MAC or a port id.
+    """
+    rt = ctx.rt
+    record = ServiceRecord(
+        id=ctx.state.service_id,
+        name="",
+        descriptor=_graph(ctx).nsd.ref,
+        state=ServiceState.INSTANTIATING,
+        operator=rt.node_id,
+        owner=ctx.owner,
+        request_id=ctx.request.request_id,
+        create_time=ctx.created,
+        update_time=ctx.created,
+        parts=tuple(ctx.parts.values()),
+    )
+    problems = address_problems(record, rt.node_id)
+    if problems:
+        raise FailedPrecondition(
+            "the address plan is violated: "
+            + "; ".join(problems[:5])
+            + (f" (and {len(problems) - 5} more)" if len(problems) > 5 else "")
+        )
+    plan = ctx.state.plan
+    if plan is not None:
+        chosen = assignments(_graph(ctx), ctx.request.addressing, plan, record.parts, rt.node_id)
+        await rt.services.update_service(ctx.state.service_id, assignments=chosen)
+
+
+# --- activate ------------------------------------------------------------------------
+
+
+async def _wait_active(
+    ctx: InstantiateContext, pop: str, handle: ServerHandle, timeout_s: float
+) -> None:
+    vim = ctx.rt.vims[pop]
+    delay = 0.005
+    deadline = time.monotonic() + timeout_s
+    while True:
+        status = await vim.server_status(handle)
+        if status is ServerStatus.ACTIVE:
+            return
+        if status in (ServerStatus.ERROR, ServerStatus.DELETED):
+            raise FailedPrecondition(f"server {handle.name} on PoP {pop} is {status.value}")
+        if time.monotonic() > deadline:
+            raise DeadlineExceeded(
+                f"server {handle.name} on PoP {pop} still {status.value} after {timeout_s:.0f}s"
+            )
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 1.0)
+
+
+@instantiate_tasks.task("activate")
+async def activate(ctx: InstantiateContext) -> None:
+    """Wait until every local server is ACTIVE at its VIM."""
+    timeout = ctx.rt.config.workflow.task_timeout_s
+    await gather_all(*(_wait_active(ctx, pop, handle, timeout) for pop, handle in ctx.servers))

@@ -1,0 +1,655 @@
+"""The service lifecycle of one node: what the API's service calls do.
+
+Instantiation is admitted inside the call (validate and place, nothing
+stored), then recorded and run in the background as a long-running
+operation; termination likewise. Runs interrupted by a restart are picked up
+at start-up: an instantiation is compensated, a termination finished.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import uuid
+import weakref
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from spfed.engine import (
+    RunId,
+    RunResult,
+    Schedule,
+    TaskId,
+    TaskRegistry,
+    WorkflowRunner,
+    WorkflowSubject,
+    customize_schedule,
+    registry_with_plugins,
+)
+from spfed.errors import (
+    Aborted,
+    AlreadyExists,
+    Cancelled,
+    InvalidArgument,
+    NotFound,
+    SpfedError,
+)
+from spfed.lifecycle.context import (
+    InstantiateContext,
+    InstantiateState,
+    TerminateContext,
+    TerminateState,
+    dump_state,
+    load_instantiate_state,
+    load_terminate_state,
+)
+from spfed.lifecycle.events import new_event
+from spfed.lifecycle.instantiate import ADMISSION, INSTANTIATE, QUIET, instantiate_tasks
+from spfed.lifecycle.listener import AdmissionListener, ProgressListener
+from spfed.lifecycle.runtime import NodeRuntime
+from spfed.lifecycle.terminate import TERMINATE, terminate_tasks
+from spfed.model import (
+    ErrorStatus,
+    InstantiateRequest,
+    Operation,
+    OperationKind,
+    OperationState,
+    Principal,
+    ServiceEvent,
+    ServiceEventKind,
+    ServiceRecord,
+    ServiceState,
+    TaskProgress,
+    TaskState,
+)
+from spfed.storage import NewOperation
+
+__all__ = ["ServiceLifecycle"]
+
+log = logging.getLogger(__name__)
+audit = logging.getLogger("spfed.audit")
+_REQUEST: TypeAdapter[InstantiateRequest] = TypeAdapter(InstantiateRequest)
+
+
+def _hidden(caller: Principal, service_id: str, owner: str | None) -> NotFound:
+    """NOT_FOUND for a missing service, and for another customer's (audited: nothing leaks)."""
+    if owner is not None:
+        audit.warning(
+            "event=foreign_service_refused account=%s service=%s code=NOT_FOUND",
+            caller.account,
+            service_id,
+        )
+    return NotFound(f"service {service_id} not found")
+
+
+_DEFAULT_PAGE = 50
+_MAX_PAGE = 500
+
+
+@dataclass
+class _Running:
+    task: asyncio.Task[None]
+    abort: asyncio.Event
+    service_id: str
+    kind: OperationKind
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _request_hash(request: InstantiateRequest) -> str:
+    return hashlib.sha256(_REQUEST.dump_json(request)).hexdigest()
+
+
+class ServiceLifecycle:
+    """Instantiate, terminate, query and watch services at one node."""
+
+    def __init__(self, rt: NodeRuntime) -> None:
+        self.rt = rt
+        self._instantiate: TaskRegistry[InstantiateContext] = registry_with_plugins(
+            instantiate_tasks, rt.plugins
+        )
+        self._terminate: TaskRegistry[TerminateContext] = terminate_tasks
+        self._running: dict[str, _Running] = {}
+        # Held only while a call decides; a lock nobody holds or awaits vanishes.
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    # --- runners ------------------------------------------------------------------
+
+    def _runner(self, registry: TaskRegistry[Any], listener: Any) -> WorkflowRunner[Any]:
+        wf = self.rt.config.workflow
+        return WorkflowRunner(
+            registry,
+            listener,
+            default_timeout_s=wf.task_timeout_s,
+            max_attempts=wf.max_attempts,
+            retry_delay_s=wf.retry_delay_s,
+        )
+
+    def _schedule(
+        self, base: Schedule, workflow: str, service_type: str, attributes: dict[str, str]
+    ) -> Schedule:
+        registry = self._instantiate if workflow == "instantiate" else self._terminate
+        subject = WorkflowSubject(
+            workflow=workflow, service_type=service_type, attributes=attributes
+        )
+        return customize_schedule(base, subject, self.rt.plugins, registry)
+
+    def _spawn(
+        self, op_id: str, service_id: str, kind: OperationKind, coro: Any, abort: asyncio.Event
+    ) -> None:
+        task = asyncio.get_running_loop().create_task(coro, name=f"{kind.value}:{op_id}")
+        self._running[op_id] = _Running(task, abort, service_id, kind)
+        task.add_done_callback(lambda _: self._running.pop(op_id, None))
+
+    # --- instantiate --------------------------------------------------------------
+
+    async def instantiate(self, caller: Principal, request: InstantiateRequest) -> Operation:
+        """Admit a request and start its instantiation; idempotent per request id.
+
+        The service belongs to the caller's account.
+
+        Raises:
+            InvalidArgument: malformed request or descriptors (field violations).
+            FailedPrecondition: nothing can host a member where it is asked.
+            ResourceExhausted: no room for a member.
+            AlreadyExists: the request id was used for a different request.
+        """
+        owner = caller.account
+        digest = _request_hash(request)
+        if request.request_id:
+            earlier = await self._earlier(owner, request, digest)
+            if earlier is not None:
+                return earlier
+        service_id = uuid.uuid4().hex
+        op_id = uuid.uuid4().hex
+        state = InstantiateState(service_id=service_id, operation_id=op_id)
+        ctx = InstantiateContext(self.rt, owner, request, state, _now())
+        nsd = request.descriptors.nsd if request.descriptors else None
+        service_type = str(nsd.ref) if nsd else str(request.offer)
+        paths = sum(len(fg.network_forwarding_paths) for fg in nsd.forwarding_graphs) if nsd else 0
+        schedule = self._schedule(
+            INSTANTIATE, "instantiate", service_type, {"forwarding_paths": str(paths)}
+        )
+        admission = Schedule(tuple(step for step in schedule.steps if set(step) & set(ADMISSION)))
+        listener = AdmissionListener()
+        result = await self._runner(self._instantiate, listener).run(RunId(op_id), admission, ctx)
+        if not result.succeeded:
+            assert result.error is not None
+            raise result.error
+        assert ctx.graph is not None
+        record = ServiceRecord(
+            id=service_id,
+            name=request.name or ctx.graph.nsd.ref.name,
+            descriptor=ctx.graph.nsd.ref,
+            state=ServiceState.INSTANTIATING,
+            operator=self.rt.node_id,
+            owner=owner,
+            request_id=request.request_id or op_id,
+            create_time=ctx.created,
+            update_time=ctx.created,
+        )
+        operation = Operation(
+            id=op_id,
+            kind=OperationKind.INSTANTIATE,
+            service_id=service_id,
+            state=OperationState.RUNNING,
+            create_time=ctx.created,
+            update_time=ctx.created,
+            tasks=tuple(
+                TaskProgress(t, listener.finished.get(t, TaskState.PENDING))
+                for t in schedule.task_ids()
+            ),
+        )
+        parts = sorted(set(state.placement.values()))
+        events = [
+            self._state_event(
+                op_id, ServiceState.INSTANTIATING, f"admitted; parts: {', '.join(parts)}"
+            ),
+            *(
+                new_event(
+                    self.rt.origin, ServiceEventKind.TASK_SUCCEEDED, operation_id=op_id, task=t
+                )
+                for t in listener.finished
+            ),
+        ]
+        new = NewOperation(
+            operation, record.request_id, "instantiate", schedule.steps, dump_state(state)
+        )
+        abort = asyncio.Event()
+
+        async def persist_and_start() -> None:
+            stored = await self.rt.services.create_service(record, request, digest, new, events)
+            self.rt.events.publish(service_id, stored)
+            states = {TaskId(t): s for t, s in listener.finished.items()}
+            self._spawn(
+                op_id,
+                service_id,
+                OperationKind.INSTANTIATE,
+                self._run_instantiate(ctx, schedule, states, abort),
+                abort,
+            )
+
+        try:
+            # Once stored, the run must start even if the caller goes away.
+            await asyncio.shield(persist_and_start())
+        except AlreadyExists:
+            earlier = await self._earlier(owner, request, digest)
+            if earlier is None:
+                raise
+            return earlier
+        log.info(
+            "event=instantiate_admitted service=%s operation=%s nsd=%s parts=%s",
+            service_id,
+            op_id,
+            record.descriptor,
+            ",".join(parts),
+        )
+        return operation
+
+    async def _earlier(
+        self, owner: str, request: InstantiateRequest, digest: str
+    ) -> Operation | None:
+        match = await self.rt.services.find_request(owner, request.request_id)
+        if match is None:
+            return None
+        if match.request_hash != digest:
+            raise AlreadyExists(
+                f"request_id '{request.request_id}' was already used for a different request "
+                f"(service {match.service_id}); use a new request id"
+            )
+        op = await self.rt.services.get_operation(match.operation_id)
+        if op is None:
+            raise NotFound(f"operation {match.operation_id} not found")
+        return op
+
+    async def _run_instantiate(
+        self,
+        ctx: InstantiateContext,
+        schedule: Schedule,
+        states: dict[TaskId, TaskState],
+        abort: asyncio.Event,
+    ) -> None:
+        state = ctx.state
+        listener = ProgressListener(
+            self.rt, state.service_id, state.operation_id, lambda: dump_state(state), QUIET
+        )
+        runner = self._runner(self._instantiate, listener)
+        result = await runner.run(
+            RunId(state.operation_id), schedule, ctx, states=states, abort=abort
+        )
+        parts = len(set(state.placement.values()))
+        await self._finish_instantiate(state.service_id, state.operation_id, result, parts)
+
+    async def _finish_instantiate(
+        self, service_id: str, op_id: str, result: RunResult, parts: int = 0
+    ) -> None:
+        if result.succeeded:
+            stored = await self.rt.services.finish_operation(
+                op_id,
+                OperationState.SUCCEEDED,
+                None,
+                service_id,
+                ServiceState.ACTIVE,
+                None,
+                [self._state_event(op_id, ServiceState.ACTIVE, f"active across {parts} parts")],
+            )
+            self.rt.events.publish(service_id, stored)
+            log.info("event=service_active service=%s operation=%s", service_id, op_id)
+            return
+        error = self._final_error(result)
+        terminating = isinstance(result.error, Cancelled) and self._terminate_pending(service_id)
+        settled = ServiceState.TERMINATING if terminating else ServiceState.FAILED
+        events = (
+            []
+            if terminating
+            else [self._state_event(op_id, ServiceState.FAILED, error.describe(), error)]
+        )
+        stored = await self.rt.services.finish_operation(
+            op_id,
+            OperationState.FAILED,
+            error,
+            service_id,
+            settled,
+            None if terminating else error,
+            events,
+        )
+        self.rt.events.publish(service_id, stored)
+        log.warning(
+            "event=instantiate_failed service=%s operation=%s error=%r",
+            service_id,
+            op_id,
+            error.describe(),
+        )
+
+    def _terminate_pending(self, service_id: str) -> bool:
+        return any(
+            r.service_id == service_id and r.kind is OperationKind.TERMINATE
+            for r in self._running.values()
+        )
+
+    @staticmethod
+    def _final_error(result: RunResult) -> ErrorStatus:
+        assert result.error is not None
+        error = ErrorStatus.from_error(result.error)
+        if result.compensation_errors:
+            leaks = "; ".join(f"{t}: {e.message}" for t, e in result.compensation_errors)
+            error = replace(error, message=f"{error.message} (compensation incomplete: {leaks})")
+        return error
+
+    def _state_event(
+        self, op_id: str, state: ServiceState, message: str, error: ErrorStatus | None = None
+    ) -> ServiceEvent:
+        return new_event(
+            self.rt.origin,
+            ServiceEventKind.STATE_CHANGED,
+            operation_id=op_id,
+            state=state,
+            message=message,
+            error=error,
+        )
+
+    # --- terminate ----------------------------------------------------------------
+
+    def _lock(self, service_id: str) -> asyncio.Lock:
+        lock = self._locks.get(service_id)
+        if lock is None:
+            lock = self._locks[service_id] = asyncio.Lock()
+        return lock
+
+    async def terminate(self, caller: Principal, service_id: str, request_id: str) -> Operation:
+        """Start terminating a service; idempotent per request id.
+
+        A running instantiation is aborted (and compensated) first.
+
+        Raises:
+            NotFound: no such service for this caller.
+        """
+        async with self._lock(service_id):
+            record = await self.get_service(caller, service_id, remote=False)
+            if request_id:
+                earlier = await self.rt.services.find_operation(
+                    service_id, OperationKind.TERMINATE, request_id
+                )
+                if earlier is not None:
+                    return await self._operation(earlier)
+            running = await self.rt.services.running_operation(service_id)
+            if running is not None and running.kind is OperationKind.TERMINATE:
+                return running
+            if record.state is ServiceState.TERMINATED:
+                latest = await self.rt.services.find_operation(service_id, OperationKind.TERMINATE)
+                if latest is not None:
+                    return await self._operation(latest)
+            op_id = uuid.uuid4().hex
+            now = _now()
+            schedule = self._schedule(TERMINATE, "terminate", str(record.descriptor), {})
+            operation = Operation(
+                id=op_id,
+                kind=OperationKind.TERMINATE,
+                service_id=service_id,
+                state=OperationState.RUNNING,
+                create_time=now,
+                update_time=now,
+                tasks=tuple(TaskProgress(t, TaskState.PENDING) for t in schedule.task_ids()),
+            )
+            state = TerminateState(service_id=service_id, operation_id=op_id)
+            new = NewOperation(
+                operation, request_id or op_id, "terminate", schedule.steps, dump_state(state)
+            )
+            events = [self._state_event(op_id, ServiceState.TERMINATING, "terminating")]
+            abort = asyncio.Event()
+
+            async def persist_and_start() -> None:
+                stored = await self.rt.services.start_operation(
+                    new, ServiceState.TERMINATING, events
+                )
+                self.rt.events.publish(service_id, stored)
+                self._spawn(
+                    op_id,
+                    service_id,
+                    OperationKind.TERMINATE,
+                    self._run_terminate(state, schedule, {}, running),
+                    abort,
+                )
+
+            await asyncio.shield(persist_and_start())
+            log.info("event=terminate_started service=%s operation=%s", service_id, op_id)
+            return operation
+
+    async def _run_terminate(
+        self,
+        state: TerminateState,
+        schedule: Schedule,
+        states: dict[TaskId, TaskState],
+        instantiating: Operation | None,
+    ) -> None:
+        if instantiating is not None:
+            running = self._running.get(instantiating.id)
+            if running is not None:
+                running.abort.set()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.shield(running.task)
+        service = await self.rt.services.get_service(state.service_id)
+        if service is None:
+            return
+        inst_op = await self.rt.services.find_operation(state.service_id, OperationKind.INSTANTIATE)
+        inst_text = await self.rt.services.run_context(inst_op) if inst_op else None
+        ctx = TerminateContext(
+            self.rt, service, state, load_instantiate_state(inst_text) if inst_text else None
+        )
+        listener = ProgressListener(
+            self.rt, state.service_id, state.operation_id, lambda: dump_state(state)
+        )
+        result = await self._runner(self._terminate, listener).run(
+            RunId(state.operation_id), schedule, ctx, states=states
+        )
+        op_id = state.operation_id
+        if result.succeeded:
+            stored = await self.rt.services.finish_operation(
+                op_id,
+                OperationState.SUCCEEDED,
+                None,
+                state.service_id,
+                ServiceState.TERMINATED,
+                None,
+                [
+                    self._state_event(
+                        op_id, ServiceState.TERMINATED, "terminated; everything released"
+                    )
+                ],
+            )
+            log.info("event=service_terminated service=%s operation=%s", state.service_id, op_id)
+        else:
+            error = self._final_error(result)
+            stored = await self.rt.services.finish_operation(
+                op_id,
+                OperationState.FAILED,
+                error,
+                state.service_id,
+                ServiceState.FAILED,
+                error,
+                [
+                    self._state_event(
+                        op_id, ServiceState.FAILED, f"termination failed: {error.describe()}", error
+                    )
+                ],
+            )
+            log.warning(
+                "event=terminate_failed service=%s error=%r", state.service_id, error.describe()
+            )
+        self.rt.events.publish(state.service_id, stored)
+
+    # --- queries ------------------------------------------------------------------
+
+    async def get_service(
+        self, caller: Principal, service_id: str, *, remote: bool = True
+    ) -> ServiceRecord:
+        """A service of the caller's (any service, for an operator), with its tree.
+
+        Raises:
+            NotFound: no such service, or it belongs to someone else.
+        """
+        record = await self.rt.services.get_service(service_id)
+        if record is None or not caller.owns(record.owner):
+            raise _hidden(caller, service_id, record.owner if record else None)
+        record = replace(record, operator=self.rt.node_id)
+        if not remote:
+            record = replace(record, parts=tuple(replace(p, remote=None) for p in record.parts))
+        return record
+
+    async def list_services(
+        self, caller: Principal, *, include_inactive: bool, page_size: int, page_token: str
+    ) -> tuple[list[ServiceRecord], str]:
+        """One page of the caller's services, newest first, and the next page token.
+
+        Raises:
+            InvalidArgument: a malformed page token.
+        """
+        try:
+            offset = int(page_token) if page_token else 0
+        except ValueError:
+            raise InvalidArgument("page_token is malformed; pass the one a response gave") from None
+        size = min(page_size or _DEFAULT_PAGE, _MAX_PAGE)
+        rows = await self.rt.services.list_services(
+            None if caller.sees_every_service else caller.account,
+            include_inactive=include_inactive,
+            limit=size + 1,
+            offset=offset,
+        )
+        page = [replace(r, operator=self.rt.node_id) for r in rows[:size]]
+        return page, str(offset + size) if len(rows) > size else ""
+
+    async def watch(
+        self,
+        caller: Principal,
+        service_id: str,
+        after: int,
+        until_settled: bool,
+        milestones: bool = False,
+    ) -> AsyncIterator[ServiceEvent]:
+        """A service's events after ``after``; see ``EventLog.watch``.
+
+        Raises:
+            NotFound: no such service for this caller.
+        """
+        await self._check_owner(caller, service_id)
+        async for event in self.rt.events.watch(
+            service_id, after, settled_at=self.rt.node_id if until_settled else None
+        ):
+            if not milestones or event.kind.milestone:
+                yield event
+
+    async def get_operation(self, caller: Principal, operation_id: str) -> Operation:
+        """An operation on one of the caller's services.
+
+        Raises:
+            NotFound: no such operation for this caller.
+        """
+        op = await self._operation(operation_id)
+        await self._check_owner(caller, op.service_id)
+        return op
+
+    async def _check_owner(self, caller: Principal, service_id: str) -> None:
+        """Raises NotFound unless the service exists and the caller may see it."""
+        found = await self.rt.services.owner_of(service_id)
+        if found is None or not caller.owns(found):
+            raise _hidden(caller, service_id, found)
+
+    async def _operation(self, operation_id: str) -> Operation:
+        op = await self.rt.services.get_operation(operation_id)
+        if op is None:
+            raise NotFound(f"operation {operation_id} not found")
+        return op
+
+    # --- start-up and shutdown ----------------------------------------------------
+
+    async def recover(self) -> int:
+        """Compensate instantiations and finish terminations cut short by a restart.
+
+        Returns how many runs were picked up; they continue in the background.
+        """
+        runs = await self.rt.services.unfinished_runs()
+        for stored in runs:
+            op = stored.operation
+            states = {TaskId(t.task): t.state for t in op.tasks}
+            schedule = Schedule(tuple(tuple(TaskId(t) for t in step) for step in stored.schedule))
+            if stored.workflow == "instantiate":
+                inst = load_instantiate_state(stored.context)
+                request = await self.rt.services.request_of(op.service_id)
+                record = await self.rt.services.get_service(op.service_id)
+                ctx = InstantiateContext(
+                    self.rt, record.owner if record else "", request, inst, op.create_time
+                )
+                self._spawn(
+                    op.id,
+                    op.service_id,
+                    op.kind,
+                    self._compensate_instantiate(ctx, schedule, states),
+                    asyncio.Event(),
+                )
+            else:
+                term = load_terminate_state(stored.context)
+                self._spawn(
+                    op.id,
+                    op.service_id,
+                    op.kind,
+                    self._run_terminate(term, schedule, states, None),
+                    asyncio.Event(),
+                )
+            log.warning(
+                "event=run_recovered workflow=%s operation=%s service=%s",
+                stored.workflow,
+                op.id,
+                op.service_id,
+            )
+        return len(runs)
+
+    async def _compensate_instantiate(
+        self, ctx: InstantiateContext, schedule: Schedule, states: dict[TaskId, TaskState]
+    ) -> None:
+        state = ctx.state
+        listener = ProgressListener(
+            self.rt, state.service_id, state.operation_id, lambda: dump_state(state)
+        )
+        error = Aborted(
+            f"node {self.rt.node_id} restarted while instantiating; everything created was released"
+        )
+        # Progress is written behind the work (in order), so the last reports
+        # may not have landed: compensate every task that is not known to be
+        # compensated already. Compensators are idempotent and find nothing to
+        # undo for work that never happened.
+        started = {
+            task: known if known is TaskState.COMPENSATED else TaskState.RUNNING
+            for task, known in states.items()
+        }
+        result = await self._runner(self._instantiate, listener).compensate(
+            RunId(state.operation_id), schedule, ctx, started, error
+        )
+        await self._finish_instantiate(
+            state.service_id, state.operation_id, replace(result, succeeded=False, error=error)
+        )
+
+    async def wait_idle(self, timeout_s: float) -> bool:
+        """Wait until no run is in progress; False on timeout."""
+        tasks = [r.task for r in self._running.values()]
+        if not tasks:
+            return True
+        _, pending = await asyncio.wait(tasks, timeout=timeout_s)
+        return not pending
+
+    async def shutdown(self, grace_s: float) -> None:
+        """Let runs finish for ``grace_s``, then interrupt the rest (recovered at next start)."""
+        if not await self.wait_idle(grace_s):
+            for running in list(self._running.values()):
+                running.task.cancel()
+            for running in list(self._running.values()):
+                with contextlib.suppress(asyncio.CancelledError, SpfedError):
+                    await running.task
+            log.warning("event=runs_interrupted reason=shutdown")

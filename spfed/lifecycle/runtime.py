@@ -1,0 +1,56 @@
+"""What the lifecycle's tasks work with: the node's collaborators, in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from lower_sp.vim import Vim
+from spfed.config import NodeConfig
+from spfed.descriptors import DescriptorSet
+from spfed.engine import WorkflowPlugin
+from spfed.lifecycle.blocks import ServiceBlocks
+from spfed.lifecycle.events import EventLog
+from spfed.model import Catalogue, DescriptorRef, OfferKind
+from spfed.storage import HandleStore, ServiceStore
+from upper_sp.delegation import LowerSp
+
+__all__ = ["NodeRuntime"]
+
+
+@dataclass
+class NodeRuntime:
+    """The collaborators of one node, assembled by the composition root."""
+
+    node_id: str
+    """This node's operator id."""
+    config: NodeConfig
+    """Its configuration."""
+    services: ServiceStore
+    """Service records and workflow progress."""
+    handles: HandleStore
+    """Handles of created VIM resources."""
+    events: EventLog
+    """Event logs and live watchers."""
+    blocks: ServiceBlocks
+    """Address blocks of top-level services."""
+    vims: Mapping[str, Vim]
+    """Own PoPs by name."""
+    lowers: Mapping[str, LowerSp]
+    """Lower SPs by id."""
+    onboarded: DescriptorSet
+    """Descriptors onboarded at this node."""
+    lower_catalogues: Callable[[], Mapping[str, Catalogue | None]]
+    """Latest catalogue of each lower SP."""
+    capacity_changed: Callable[[], None]
+    """Tell the catalogue publisher that capacity changed."""
+    withdrawn: Callable[[], frozenset[tuple[OfferKind, DescriptorRef]]] = frozenset
+    """Offers the operator withdrew: placement leaves them out."""
+    plugins: list[WorkflowPlugin[Any]] = field(default_factory=list)
+    """Service-specific plug-ins."""
+
+    @property
+    def origin(self) -> tuple[str, ...]:
+        """Origin path of events this node emits."""
+        return (self.node_id,)

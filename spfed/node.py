@@ -1,0 +1,357 @@
+"""The composition root: one node assembled from its configuration.
+
+    node = await Node.start(load_config("node.yaml"))
+    await node.wait()            # until stop() or a signal
+    await node.stop()
+
+Start-up order: TLS material and keys (a node with an unreadable or
+mismatched key or certificate refuses to start), storage (with migrations),
+the gatekeeper (signing keys, accounts), VIMs, address pool, lower SP clients
+and catalogue subscriptions, the own catalogue, the lifecycle, the gRPC
+server; then runs cut short by a previous stop are recovered. Shutdown
+reverses it, giving running calls and workflows the configured grace period.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from addressing import HONOURED_CONSTRAINTS
+from capability_catalog import (
+    CataloguePublisher,
+    CatalogueSigner,
+    CatalogueSubscriber,
+    LowerCatalogueState,
+    Offering,
+    PopCapacity,
+    Withdrawals,
+    build_catalogue,
+)
+from lower_sp.gatekeeper import GatekeeperServicer
+from lower_sp.interceptors import CALLER
+from lower_sp.servicer import PlatformServicer
+from lower_sp.vim import EmulatedResource, Vim, VimDriverRegistry
+from spfed.auth import load_private_key, parse_public_key
+from spfed.client import PlatformClient
+from spfed.config import LowerSpConfig, NodeConfig
+from spfed.credentials import KeySignIn
+from spfed.descriptors import DescriptorSet, load_files
+from spfed.engine import load_plugins
+from spfed.errors import FailedPrecondition, InvalidArgument
+from spfed.gatekeeper import Gatekeeper
+from spfed.lifecycle import EventLog, NodeRuntime, ServiceBlocks, ServiceLifecycle
+from spfed.model import BorderPoint, Catalogue, DescriptorRef, Price, RegionSla
+from spfed.server import ApiServer
+from spfed.storage import (
+    AccountStore,
+    AddressStore,
+    CatalogueStore,
+    Database,
+    HandleStore,
+    PopStateTable,
+    ServiceStore,
+    WithdrawalStore,
+)
+from spfed.tls import ClientTls, ServerTls
+from spfed.wire import catalogue_payload
+
+__all__ = ["Node", "load_onboarded"]
+
+log = logging.getLogger(__name__)
+
+
+class _PopState:
+    """Adapts the storage layer's table to the emulated PoP's state-store protocol."""
+
+    def __init__(self, table: PopStateTable) -> None:
+        self._table = table
+
+    async def load(self, pop: str) -> list[EmulatedResource]:
+        return [
+            EmulatedResource(kind, rid, data) for kind, rid, data in await self._table.rows(pop)
+        ]
+
+    async def put(self, pop: str, resource: EmulatedResource) -> None:
+        await self._table.put(pop, resource.kind, resource.id, resource.data)
+
+    async def delete(self, pop: str, kind: str, resource_id: str) -> None:
+        await self._table.delete(pop, kind, resource_id)
+
+
+def load_onboarded(paths: tuple[str, ...]) -> DescriptorSet:
+    """Read the node's onboarded descriptors (files, or directories of YAML files).
+
+    Raises:
+        InvalidArgument: a descriptor is invalid; one violation per problem.
+    """
+    return load_files(paths)
+
+
+def _public_key(path: str, lower: str) -> Ed25519PublicKey:
+    """A lower SP's catalogue key.
+
+    Raises:
+        FailedPrecondition: unreadable, or not an Ed25519 public key.
+    """
+    try:
+        return parse_public_key(Path(path).read_text())
+    except OSError as exc:
+        raise FailedPrecondition(
+            f"federation.lower_sps: cannot read the public key of '{lower}' at {path}: "
+            f"{exc.strerror or exc}"
+        ) from exc
+    except InvalidArgument as exc:
+        raise FailedPrecondition(
+            f"federation.lower_sps: {path} (the key of '{lower}') is not an Ed25519 public key"
+        ) from exc
+
+
+def offering_from(config: NodeConfig) -> Offering:
+    """What the node's configuration adds to its catalogue (prices, SLA, borders, ...)."""
+    cat = config.catalogue
+    return Offering(
+        prices={
+            DescriptorRef(*ref.split("/")): Price(int(price.per_hour * 1_000_000), price.currency)
+            for ref, price in cat.prices.items()
+        },
+        sla=tuple(RegionSla(s.region, s.toward, s.latency_ms, s.bandwidth_mbps) for s in cat.sla),
+        borders=tuple(BorderPoint(b.id, b.region, b.services) for b in cat.borders),
+        wim_services=cat.wim_services,
+        address_constraints=HONOURED_CONSTRAINTS,
+    )
+
+
+class Node:
+    """A running node; build one with ``Node.start``."""
+
+    def __init__(self, config: NodeConfig) -> None:
+        self.config = config
+        self.address = ""
+        self._stopped = asyncio.Event()
+        self._db: Database | None = None
+        self._vims: dict[str, Vim] = {}
+        self._lowers: dict[str, PlatformClient] = {}
+        self._subscriber: CatalogueSubscriber | None = None
+        self._publisher: CataloguePublisher | None = None
+        self._events: EventLog | None = None
+        self._server: ApiServer | None = None
+        self._gatekeeper: Gatekeeper | None = None
+        self.lifecycle: ServiceLifecycle | None = None
+        self.withdrawals: Withdrawals | None = None
+
+    @classmethod
+    async def start(cls, config: NodeConfig) -> Node:
+        """Assemble and start a node; on failure, release what was started and re-raise."""
+        node = cls(config)
+        try:
+            await node._start()
+        except BaseException:
+            await node._release()
+            raise
+        return node
+
+    def _tls(self) -> tuple[ServerTls | None, ClientTls | None]:
+        tls = self.config.tls
+        if tls.insecure:
+            log.warning(
+                "event=INSECURE_MODE tls=off: plaintext gRPC, access tokens travel in clear; "
+                "for development only, never on a shared network"
+            )
+            return None, None
+        server = ServerTls.load(
+            tls.cert_file, tls.key_file, tls.ca_file, require_client_cert=tls.require_client_cert
+        )
+        client = ClientTls.load(tls.ca_file, tls.cert_file, tls.key_file)
+        return server, client
+
+    def _lower_client(self, lower: LowerSpConfig, tls: ClientTls | None) -> PlatformClient:
+        fed = self.config.federation
+        key = load_private_key(lower.key_file or fed.key_file)
+        if tls is not None and lower.server_name:
+            tls = ClientTls(tls.ca_pem, tls.cert_pem, tls.key_pem, server_name=lower.server_name)
+        return PlatformClient(
+            lower.address,
+            node_id=lower.id,
+            timeout_s=fed.call_timeout_s,
+            role="lower SP",
+            tls=tls,
+            sign_in=KeySignIn(lower.account or self.config.id, key, audience=lower.id),
+        )
+
+    async def _start(self) -> None:
+        config = self.config
+        onboarded = load_onboarded(config.catalogue.descriptors)
+        server_tls, client_tls = self._tls()
+        lower_keys = {
+            lower.id: _public_key(lower.public_key_file, lower.id)
+            for lower in config.federation.lower_sps
+        }
+        for lower in config.federation.lower_sps:
+            self._lowers[lower.id] = self._lower_client(lower, client_tls)
+        db = self._db = Database.connect(config.storage.url)
+        await db.migrate()
+        gatekeeper = self._gatekeeper = await Gatekeeper.open(
+            config.id, config.auth, AccountStore(db)
+        )
+        gatekeeper.start()
+        services = ServiceStore(db)
+        catalogues = CatalogueStore(db)
+        pop_state = _PopState(PopStateTable(db))
+        registry = VimDriverRegistry.default()
+        for pop in config.pops:
+            vim = registry.create(pop, pop_state)
+            await vim.start()
+            self._vims[pop.name] = vim
+        blocks = ServiceBlocks(config.addressing, AddressStore(db))
+        await blocks.start()
+        fed = config.federation
+        events = self._events = EventLog(services)
+
+        withdrawals = Withdrawals(WithdrawalStore(db))
+        await withdrawals.load()
+        offering = offering_from(config)
+
+        async def build(version: int, issued: datetime, valid_until: datetime) -> Catalogue:
+            pops = []
+            for vim in self._vims.values():
+                capacity = await vim.capacity()
+                pops.append(PopCapacity(vim.region, capacity.total, capacity.free))
+            lower = [c for c in subscriber.latest().values() if c is not None]
+            return build_catalogue(
+                config.id,
+                version,
+                issued,
+                valid_until,
+                onboarded.vnfds,
+                onboarded.nsds,
+                pops,
+                lower,
+                replace(offering, withdrawn=withdrawals.current()),
+            )
+
+        signing_key = load_private_key(config.catalogue.signing_key_file or fed.key_file)
+        publisher = self._publisher = CataloguePublisher(
+            config.id,
+            build,
+            CatalogueSigner(signing_key, catalogue_payload),
+            catalogues,
+            validity_s=config.catalogue.validity_s,
+            debounce_s=config.catalogue.republish_debounce_s,
+            capacity_step_percent=config.catalogue.capacity_step_percent,
+        )
+        withdrawals.attach(publisher)
+        subscriber = self._subscriber = CatalogueSubscriber(
+            list(self._lowers.values()),
+            lower_keys,
+            catalogues,
+            lambda _lower: publisher.changed(),
+            initial_backoff_s=fed.reconnect_initial_s,
+            max_backoff_s=fed.reconnect_max_s,
+        )
+        await subscriber.start()
+        await publisher.start()
+        runtime = NodeRuntime(
+            node_id=config.id,
+            config=config,
+            services=services,
+            handles=HandleStore(db),
+            events=events,
+            blocks=blocks,
+            vims=self._vims,
+            lowers=self._lowers,
+            onboarded=onboarded,
+            lower_catalogues=subscriber.latest,
+            capacity_changed=publisher.changed,
+            withdrawn=withdrawals.current,
+            plugins=load_plugins(config.workflow.plugins),
+        )
+        self.lifecycle = ServiceLifecycle(runtime)
+        self.withdrawals = withdrawals
+        servicer = PlatformServicer(self.lifecycle, publisher, withdrawals, CALLER.get)
+        self._server = ApiServer(
+            servicer, GatekeeperServicer(gatekeeper), config.id, gatekeeper.authenticate
+        )
+        self.address = self._server.bind(config.server.listen, server_tls)
+        await self._server.start()
+        recovered = await self.lifecycle.recover()
+        if config.server.ready_file:
+            await asyncio.to_thread(Path(config.server.ready_file).write_text, self.address + "\n")
+        log.info(
+            "event=node_started address=%s pops=%d lower_sps=%d recovered_runs=%d",
+            self.address,
+            len(self._vims),
+            len(self._lowers),
+            recovered,
+        )
+
+    async def wait_for_catalogues(self, timeout_s: float) -> bool:
+        """Wait until every lower SP's catalogue has arrived; False on timeout."""
+        return self._subscriber is None or await self._subscriber.wait_for_all(timeout_s)
+
+    @property
+    def catalogue(self) -> Catalogue:
+        """The node's current published catalogue."""
+        assert self._publisher is not None
+        return self._publisher.current
+
+    def lower_catalogues(self) -> list[LowerCatalogueState]:
+        """What the node holds of each lower SP's catalogue: version, validity, staleness,
+        and the versions it rejected, by reason."""
+        return self._subscriber.states() if self._subscriber is not None else []
+
+    @property
+    def gatekeeper(self) -> Gatekeeper:
+        """The node's gatekeeper (accounts, tokens)."""
+        assert self._gatekeeper is not None
+        return self._gatekeeper
+
+    @property
+    def vims(self) -> Mapping[str, Vim]:
+        """The node's PoPs."""
+        return self._vims
+
+    async def wait(self) -> None:
+        """Return once ``stop`` has been called."""
+        await self._stopped.wait()
+
+    async def stop(self, grace_s: float | None = None) -> None:
+        """Stop serving, give calls and workflows ``grace_s`` to end, release everything."""
+        grace = self.config.server.grace_period_s if grace_s is None else grace_s
+        if self._publisher is not None:
+            await self._publisher.close()
+        if self._events is not None:
+            self._events.close()
+        if self._server is not None:
+            await self._server.stop(grace)
+        if self.lifecycle is not None:
+            await self.lifecycle.shutdown(grace)
+        await self._release()
+        self._stopped.set()
+        log.info("event=node_stopped")
+
+    async def _release(self) -> None:
+        if self._gatekeeper is not None:
+            await self._gatekeeper.close()
+        if self._subscriber is not None:
+            await self._subscriber.close()
+        if self._publisher is not None:
+            await self._publisher.close()
+        for lower in self._lowers.values():
+            await lower.close()
+        for vim in self._vims.values():
+            await vim.close()
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+    def stats(self) -> dict[str, Any]:
+        """A few live figures (for tests and the CLI)."""
+        return {"address": self.address, "pops": list(self._vims), "lower_sps": list(self._lowers)}

@@ -1,0 +1,95 @@
+"""The gRPC server of a node: the API, health and reflection, behind the interceptor chain.
+
+The chain, outermost first: access log and request id, the mapping of domain
+errors to statuses, then authentication and rights (so its refusals are
+mapped like any other error, and no servicer sees a refused call).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from lower_sp.gatekeeper import GatekeeperServicer
+from lower_sp.interceptors import AccessLogInterceptor, AuthInterceptor, ErrorInterceptor
+from lower_sp.rights import RIGHTS
+from lower_sp.servicer import PlatformServicer
+from spfed.api.v1 import (
+    gatekeeper_pb2,
+    gatekeeper_pb2_grpc,
+    platform_service_pb2,
+    platform_service_pb2_grpc,
+)
+from spfed.model import Principal
+from spfed.tls import ServerTls
+
+__all__ = ["GATEKEEPER_SERVICE", "PLATFORM_SERVICE", "ApiServer"]
+
+PLATFORM_SERVICE = platform_service_pb2.DESCRIPTOR.services_by_name["PlatformService"].full_name
+"""``spfed.v1.PlatformService``."""
+GATEKEEPER_SERVICE = gatekeeper_pb2.DESCRIPTOR.services_by_name["GatekeeperService"].full_name
+"""``spfed.v1.GatekeeperService``."""
+
+_OPTIONS = (
+    ("grpc.max_receive_message_length", 32 * 1024 * 1024),
+    ("grpc.keepalive_time_ms", 30_000),
+    ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+    ("grpc.so_reuseport", 0),
+)
+
+
+class ApiServer:
+    """A ``grpc.aio`` server offering the platform API, ``grpc.health.v1`` and reflection."""
+
+    def __init__(
+        self,
+        servicer: PlatformServicer,
+        gatekeeper: GatekeeperServicer,
+        node_id: str,
+        authenticate: Callable[[str | None], Principal],
+    ) -> None:
+        self.server = grpc.aio.server(
+            interceptors=(
+                AccessLogInterceptor(),
+                ErrorInterceptor(node_id),
+                AuthInterceptor(authenticate, RIGHTS),
+            ),
+            options=_OPTIONS,
+        )
+        platform_service_pb2_grpc.add_PlatformServiceServicer_to_server(servicer, self.server)
+        gatekeeper_pb2_grpc.add_GatekeeperServiceServicer_to_server(gatekeeper, self.server)
+        self.health = health.aio.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        reflection.enable_server_reflection(
+            (PLATFORM_SERVICE, GATEKEEPER_SERVICE, health.SERVICE_NAME, reflection.SERVICE_NAME),
+            self.server,
+        )
+
+    def bind(self, address: str, tls: ServerTls | None) -> str:
+        """Listen on ``host:port`` (port 0 picks one); returns the bound ``host:port``.
+
+        Without ``tls`` the port is plaintext (development only).
+        """
+        host, _, _ = address.rpartition(":")
+        if tls is None:
+            port = self.server.add_insecure_port(address)
+        else:
+            port = self.server.add_secure_port(address, tls.credentials())
+        if port == 0:
+            raise OSError(f"cannot listen on {address}")
+        return f"{host}:{port}"
+
+    async def start(self) -> None:
+        """Start serving and report SERVING."""
+        await self.server.start()
+        for name in ("", PLATFORM_SERVICE):
+            await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+
+    async def stop(self, grace_s: float) -> None:
+        """Report NOT_SERVING, refuse new calls, and give running ones ``grace_s`` to end."""
+        for name in ("", PLATFORM_SERVICE):
+            await self.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+        await self.server.stop(grace_s)

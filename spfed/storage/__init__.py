@@ -1,0 +1,30 @@
+"""The storage layer: the only code that imports SQLAlchemy.
+
+SQLite (WAL) is the embedded default; any SQLAlchemy URL works, PostgreSQL
+for production. The schema evolves through Alembic migrations, applied by
+``Database.migrate`` at start-up.
+"""
+
+from spfed.storage.accounts import AccountStore
+from spfed.storage.addresses import AddressStore, StoredAllocation
+from spfed.storage.catalogues import CatalogueStore, WithdrawalStore
+from spfed.storage.database import Database
+from spfed.storage.handles import HandleStore, StoredHandle
+from spfed.storage.pop_state import PopStateTable
+from spfed.storage.services import NewOperation, RequestMatch, ServiceStore, StoredRun
+
+__all__ = [
+    "AccountStore",
+    "AddressStore",
+    "CatalogueStore",
+    "Database",
+    "HandleStore",
+    "NewOperation",
+    "PopStateTable",
+    "RequestMatch",
+    "ServiceStore",
+    "StoredAllocation",
+    "StoredHandle",
+    "StoredRun",
+    "WithdrawalStore",
+]

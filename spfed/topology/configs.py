@@ -1,0 +1,220 @@
+"""Node configurations generated for the operators of a topology.
+
+Each operator gets ``<topology dir>/<operator>/`` holding ``node.yaml``, its
+SQLite database ``spfed.db``, its log ``node.log`` and the ``ready`` file its
+node writes its bound address to. The configuration comes from the topology:
+the PoPs, the onboarded descriptors, the lower SPs (the operators naming it as
+a parent, at the addresses they are serving on), a free port on 127.0.0.1;
+then the operator's ``settings`` are merged in, section by section. Settings
+may not touch what the launcher owns (``OWNED_SETTINGS``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from spfed.config import NodeConfig, load_config
+from spfed.topology.model import Topology
+from spfed.topology.security import TopologySecurity
+
+__all__ = [
+    "LISTEN",
+    "OWNED_SETTINGS",
+    "OperatorPaths",
+    "merge_settings",
+    "node_config_data",
+    "owned_settings_in",
+    "write_node_config",
+]
+
+LISTEN = "127.0.0.1:0"
+"""Where every node listens: loopback, a free port."""
+
+OWNED_SETTINGS = (
+    "id",
+    "pops",
+    "storage",
+    "server.listen",
+    "server.ready_file",
+    "federation.lower_sps",
+    "federation.key_file",
+    "catalogue.descriptors",
+    "logging.file",
+    "tls",
+    "auth.key_dir",
+    "auth.accounts",
+    "auth.scrypt_log_n",
+)
+"""Node configuration fields the launcher sets; ``settings`` cannot override them."""
+
+
+@dataclass(frozen=True)
+class OperatorPaths:
+    """Where one operator's files live."""
+
+    directory: Path
+    """``<topology dir>/<operator>``."""
+
+    @classmethod
+    def under(cls, topology_dir: str | Path, operator: str) -> OperatorPaths:
+        """The paths of ``operator`` in a topology's working directory (made absolute)."""
+        return cls(Path(topology_dir).absolute() / operator)
+
+    @property
+    def config(self) -> Path:
+        """The generated node configuration."""
+        return self.directory / "node.yaml"
+
+    @property
+    def database(self) -> Path:
+        """The node's SQLite database."""
+        return self.directory / "spfed.db"
+
+    @property
+    def database_url(self) -> str:
+        """SQLAlchemy URL of the database."""
+        return f"sqlite:///{self.database}"
+
+    @property
+    def log(self) -> Path:
+        """stdout and stderr of the node (its logs go to stderr)."""
+        return self.directory / "node.log"
+
+    @property
+    def ready_file(self) -> Path:
+        """Where the node writes its bound ``host:port`` once it serves."""
+        return self.directory / "ready"
+
+
+def owned_settings_in(settings: Mapping[str, Any]) -> list[str]:
+    """The dotted fields of ``OWNED_SETTINGS`` that ``settings`` sets, in that order."""
+    found = []
+    for dotted in OWNED_SETTINGS:
+        node: Any = settings
+        for part in dotted.split("."):
+            if not isinstance(node, Mapping) or part not in node:
+                break
+            node = node[part]
+        else:
+            found.append(dotted)
+    return found
+
+
+def _without_owned(settings: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in settings.items():
+        dotted = f"{prefix}{key}"
+        if dotted in OWNED_SETTINGS:
+            continue
+        if isinstance(value, Mapping) and any(o.startswith(dotted + ".") for o in OWNED_SETTINGS):
+            out[key] = _without_owned(value, dotted + ".")
+        else:
+            out[key] = value
+    return out
+
+
+def merge_settings(base: Mapping[str, Any], settings: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with ``settings`` merged in: mappings merge key by key, anything else replaces."""
+    out = dict(base)
+    for key, value in settings.items():
+        old = out.get(key)
+        if isinstance(old, Mapping) and isinstance(value, Mapping):
+            out[key] = merge_settings(old, value)
+        else:
+            out[key] = value
+    return out
+
+
+def node_config_data(
+    topology: Topology,
+    operator: str,
+    paths: OperatorPaths,
+    lower_addresses: Mapping[str, str],
+    security: TopologySecurity | None,
+) -> dict[str, Any]:
+    """The configuration mapping of ``operator``'s node (what ``node.yaml`` holds).
+
+    ``lower_addresses`` maps each lower SP of ``operator`` to its ``host:port``;
+    descriptor paths are taken as they are in ``topology`` (absolute once
+    loaded); TLS, signing keys, the accounts it trusts and its identity key
+    come from ``security`` (``None``: placeholders that only pass validation,
+    for checking a topology file's settings). The result still has to pass
+    ``spfed.config.parse_config``.
+
+    Raises:
+        KeyError: an operator that is not in the topology, or a lower SP
+            missing from ``lower_addresses``.
+    """
+    spec = topology.operators[operator]
+    generated: dict[str, Any] = {
+        "id": operator,
+        "server": {"listen": LISTEN, "ready_file": str(paths.ready_file)},
+        "storage": {"url": paths.database_url},
+        "pops": [
+            {
+                "name": pop.name,
+                "region": pop.region,
+                "driver": pop.driver,
+                "capacity": {
+                    "vcpus": pop.capacity.vcpus,
+                    "memory_mib": pop.capacity.memory_mib,
+                    "disk_gib": pop.capacity.disk_gib,
+                },
+                "options": dict(pop.options),
+            }
+            for pop in spec.pops
+        ],
+        "federation": {
+            "lower_sps": [
+                {
+                    "id": child,
+                    "address": lower_addresses[child],
+                    "public_key_file": str(
+                        security.identity_public(child)
+                        if security is not None
+                        else paths.directory / f"{child}.pub"
+                    ),
+                }
+                for child in topology.children(operator)
+            ]
+        },
+        "catalogue": {"descriptors": list(spec.descriptors)},
+        "logging": {"file": ""},
+    }
+    sections = (
+        security.config_sections(operator, list(spec.parents))
+        if security is not None
+        else {"tls": {"insecure": True}, "federation": {"key_file": str(paths.directory / "id")}}
+    )
+    generated = merge_settings(generated, sections)
+    # Owned fields win even when the settings were not validated first.
+    return merge_settings(generated, _without_owned(spec.settings))
+
+
+def write_node_config(
+    topology: Topology,
+    operator: str,
+    paths: OperatorPaths,
+    lower_addresses: Mapping[str, str],
+    security: TopologySecurity,
+) -> NodeConfig:
+    """Write ``operator``'s ``node.yaml`` (creating its directory) and return it as loaded.
+
+    The file is read back through ``spfed.config.load_config`` without
+    environment overrides, exactly as ``spfed serve`` will read it (the
+    launcher starts nodes without ``SPFED__*`` variables).
+
+    Raises:
+        KeyError: see ``node_config_data``.
+        spfed.config.ConfigError: the generated configuration is invalid.
+    """
+    data = node_config_data(topology, operator, paths, lower_addresses, security)
+    paths.directory.mkdir(parents=True, exist_ok=True)
+    header = f"# Generated by 'spfed topology up' for operator {operator} of {topology.name}.\n"
+    paths.config.write_text(header + yaml.safe_dump(data, sort_keys=False))
+    return load_config(paths.config, environ={})

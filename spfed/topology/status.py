@@ -1,0 +1,92 @@
+"""How the operators of a running topology are: process, address and health."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from enum import StrEnum
+
+from spfed.errors import FailedPrecondition
+from spfed.tls import ClientTls
+from spfed.topology import _process
+from spfed.topology.probes import Health, check_health
+from spfed.topology.security import TopologySecurity
+from spfed.topology.state import OperatorState, TopologyState
+
+__all__ = ["OperatorStatus", "ProcessState", "status"]
+
+_MAX_PROBES = 8
+
+
+class ProcessState(StrEnum):
+    """Whether an operator's process runs."""
+
+    RUNNING = "running"
+    """Its pid runs its ``spfed serve``."""
+    GONE = "gone"
+    """No process has its pid."""
+    FOREIGN = "foreign"
+    """Its pid now belongs to some other process."""
+
+
+@dataclass(frozen=True)
+class OperatorStatus:
+    """One operator of a running topology."""
+
+    id: str
+    """Operator id."""
+    level: int
+    """1 for a top node, 2 below it, and so on."""
+    parents: tuple[str, ...]
+    """Upper SPs it serves."""
+    address: str
+    """``host:port`` of its API ("" while starting)."""
+    pid: int
+    """Process id."""
+    process: ProcessState
+    """Whether the process runs."""
+    health: Health | None
+    """What its health service says; ``None`` when the process does not run."""
+
+    @property
+    def serving(self) -> bool:
+        """Whether it runs and reports SERVING."""
+        return self.process is ProcessState.RUNNING and self.health is Health.SERVING
+
+
+def _one(op: OperatorState, timeout_s: float, tls: ClientTls | None) -> OperatorStatus:
+    if not _process.running(op.pid):
+        process = ProcessState.GONE
+    elif _process.is_serve_process(op.pid, op.config):
+        process = ProcessState.RUNNING
+    else:
+        process = ProcessState.FOREIGN
+    health = None
+    if process is ProcessState.RUNNING:
+        health = check_health(op.address, timeout_s, tls) if op.address else Health.UNREACHABLE
+    return OperatorStatus(
+        id=op.id,
+        level=op.level,
+        parents=tuple(op.parents),
+        address=op.address,
+        pid=op.pid,
+        process=process,
+        health=health,
+    )
+
+
+def status(state: TopologyState, *, timeout_s: float = 1.0) -> list[OperatorStatus]:
+    """Every operator's status, top nodes first; health checks run in parallel.
+
+    Each health check has a deadline of ``timeout_s``; a node that does not
+    answer in time is ``UNREACHABLE``. Never raises for a node's state.
+    """
+    ordered = sorted(state.operators.values(), key=lambda o: (o.level, o.id))
+    if not ordered:
+        return []
+    try:
+        tls: ClientTls | None = TopologySecurity.under(state.directory).client_tls()
+    except FailedPrecondition:
+        tls = None  # no material (yet): the probes then report UNREACHABLE
+    with ThreadPoolExecutor(max_workers=min(_MAX_PROBES, len(ordered))) as pool:
+        return list(pool.map(lambda op: _one(op, timeout_s, tls), ordered))

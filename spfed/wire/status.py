@@ -1,0 +1,154 @@
+"""Domain errors to and from ``google.rpc.Status``: the one translation table.
+
+An error leaves a node as a status code, a message and three details:
+``BadRequest`` (field violations), ``QuotaFailure`` (quota violations) and
+``ErrorInfo`` whose ``origin`` metadata lists the operators from the sending
+node down to the one that raised it ("retail/wholesale-eu/edge-be"). Coming
+back in, the same leaf of ``spfed.errors`` is rebuilt, so a typed error
+crosses any number of operators intact.
+"""
+
+from __future__ import annotations
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from spfed.errors import (
+    FieldViolation,
+    QuotaViolation,
+    SpfedError,
+    Unavailable,
+    error_for_code,
+)
+from spfed.model import ErrorStatus
+
+__all__ = [
+    "ERROR_DOMAIN",
+    "error_from_rpc",
+    "error_from_status",
+    "error_status_from_pb",
+    "error_status_to_pb",
+    "grpc_status_for",
+    "status_from_error",
+]
+
+ERROR_DOMAIN = "spfed.dev"
+"""``google.rpc.ErrorInfo.domain`` of every spfed error."""
+_ORIGIN_KEY = "origin"
+
+
+def _pack(message: object) -> any_pb2.Any:
+    packed = any_pb2.Any()
+    packed.Pack(message)  # type: ignore[arg-type]
+    return packed
+
+
+def error_status_to_pb(error: ErrorStatus, node_id: str) -> status_pb2.Status:
+    """Serialise an error held at ``node_id``; the node is prepended to the origin."""
+    code = grpc.StatusCode[error.code] if error.code in grpc.StatusCode.__members__ else None
+    numeric = code.value[0] if code is not None else code_pb2.UNKNOWN
+    origin = "/".join((node_id, *error.origin))
+    details = [
+        _pack(
+            error_details_pb2.ErrorInfo(
+                reason=error.code, domain=ERROR_DOMAIN, metadata={_ORIGIN_KEY: origin}
+            )
+        )
+    ]
+    if error.field_violations:
+        details.append(
+            _pack(
+                error_details_pb2.BadRequest(
+                    field_violations=[
+                        error_details_pb2.BadRequest.FieldViolation(
+                            field=v.field, description=v.description
+                        )
+                        for v in error.field_violations
+                    ]
+                )
+            )
+        )
+    if error.quota_violations:
+        details.append(
+            _pack(
+                error_details_pb2.QuotaFailure(
+                    violations=[
+                        error_details_pb2.QuotaFailure.Violation(
+                            subject=v.subject, description=v.description
+                        )
+                        for v in error.quota_violations
+                    ]
+                )
+            )
+        )
+    return status_pb2.Status(code=numeric, message=error.message, details=details)
+
+
+def status_from_error(error: SpfedError, node_id: str) -> status_pb2.Status:
+    """Serialise a raised domain error at ``node_id``."""
+    return error_status_to_pb(ErrorStatus.from_error(error), node_id)
+
+
+def error_status_from_pb(status: status_pb2.Status) -> ErrorStatus:
+    """Read a status (from a lower SP or a stored record) back into the domain."""
+    by_number = {c.value[0]: c for c in grpc.StatusCode}
+    code = by_number.get(status.code, grpc.StatusCode.UNKNOWN)
+    field_violations: list[FieldViolation] = []
+    quota_violations: list[QuotaViolation] = []
+    origin: tuple[str, ...] = ()
+    for detail in status.details:
+        info = error_details_pb2.ErrorInfo()
+        bad = error_details_pb2.BadRequest()
+        quota = error_details_pb2.QuotaFailure()
+        if detail.Unpack(info):
+            origin = tuple(p for p in info.metadata.get(_ORIGIN_KEY, "").split("/") if p)
+        elif detail.Unpack(bad):
+            field_violations += [
+                FieldViolation(v.field, v.description) for v in bad.field_violations
+            ]
+        elif detail.Unpack(quota):
+            quota_violations += [QuotaViolation(v.subject, v.description) for v in quota.violations]
+    return ErrorStatus(
+        code=code.name,
+        message=status.message,
+        field_violations=tuple(field_violations),
+        quota_violations=tuple(quota_violations),
+        origin=origin,
+    )
+
+
+def error_from_status(status: status_pb2.Status) -> SpfedError:
+    """The domain error a status stands for (the origin is kept as sent)."""
+    return error_status_from_pb(status).to_error()
+
+
+def error_from_rpc(exc: grpc.aio.AioRpcError, peer: str) -> SpfedError:
+    """Translate a failed call to another node into the domain error tree.
+
+    A status with spfed details is rebuilt as the same leaf. A bare status
+    (the channel could not connect, or the peer is not spfed) keeps its code
+    and its message names ``peer`` (e.g. "lower SP edge-be", "node
+    127.0.0.1:5000").
+    """
+    try:
+        status: status_pb2.Status | None = rpc_status.from_call(exc)
+    except ValueError:
+        # The trailing status disagrees with the call's own (a proxy rewrote
+        # one of them): trust the call's code and message.
+        status = None
+    if status is not None and any(d.Unpack(error_details_pb2.ErrorInfo()) for d in status.details):
+        return error_from_status(status)
+    code = exc.code()
+    cls = error_for_code(code) if code is not None else Unavailable
+    detail = exc.details() or (code.name if code is not None else "no status")
+    if code is grpc.StatusCode.UNAVAILABLE:
+        return cls(f"cannot reach {peer}: {detail}")
+    return cls(f"{peer}: {detail}")
+
+
+def grpc_status_for(status: status_pb2.Status) -> grpc.Status:
+    """A ``grpc.Status`` ready for ``context.abort_with_status``."""
+    converted: grpc.Status = rpc_status.to_status(status)
+    return converted

@@ -1,0 +1,35 @@
+"""Pins the public names of ``lower_sp.vim``: changing them is an API change."""
+
+from __future__ import annotations
+
+import lower_sp.vim
+
+
+def test_public_names() -> None:
+    assert sorted(lower_sp.vim.__all__) == [
+        "BUILTIN_VIM_DRIVERS",
+        "EmulatedPop",
+        "EmulatedResource",
+        "MemoryPopStateStore",
+        "NetworkHandle",
+        "NetworkRequest",
+        "PopStateStore",
+        "PortHandle",
+        "PortRequest",
+        "ServerHandle",
+        "ServerRequest",
+        "ServerStatus",
+        "UnknownVimDriver",
+        "VIM_DRIVER_ENTRY_POINT_GROUP",
+        "Vim",
+        "VimCapacity",
+        "VimDriver",
+        "VimDriverRegistry",
+    ]
+    for name in lower_sp.vim.__all__:
+        assert getattr(lower_sp.vim, name) is not None
+
+
+def test_the_entry_point_group_matches_the_builtins() -> None:
+    assert lower_sp.vim.VIM_DRIVER_ENTRY_POINT_GROUP == "spfed.vim_drivers"
+    assert lower_sp.vim.BUILTIN_VIM_DRIVERS["emulated"] == "lower_sp.vim.emulated:EmulatedPop"
