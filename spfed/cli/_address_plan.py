@@ -13,6 +13,7 @@ subnet, which is what lets packets flow along the chain.
 from __future__ import annotations
 
 import ipaddress
+import posixpath
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -161,12 +162,30 @@ def plan_checks(record: ServiceRecord) -> tuple[list[str], list[str]]:
     return passed, problems
 
 
+def _widest(texts: Iterator[str]) -> int:
+    return max((len(text) for text in texts), default=1)
+
+
 def address_plan_table(record: ServiceRecord) -> Table:
-    """The plan as a table: link, interface, address, VNI, MAC, port id, chosen by."""
+    """The plan as a table: link, interface, address, VNI, MAC, port id, chosen by.
+
+    Port ids share the top's prefix (operator and service); the header names it
+    once and the rows show the rest.
+    """
+    rows = plan_rows(record)
+    port_ids = [row.port_id for row in rows if row.port_id]
+    shared = posixpath.commonpath(port_ids) if len(port_ids) > 1 else ""
+    common = f"{shared}/" if shared else ""
     table = Table(box=None, pad_edge=False, header_style="bold", title_justify="left")
-    for column in ("link", "interface", "address", "VNI", "MAC", "port id", "chosen by"):
-        table.add_column(column, no_wrap=True)
-    for row in plan_rows(record):
+    # Addresses, VNIs and MACs stay whole; names fold when the terminal is narrow.
+    table.add_column("link", overflow="fold", min_width=8)
+    table.add_column("interface", overflow="fold", min_width=12)
+    table.add_column("address", no_wrap=True, min_width=_widest(r.address for r in rows))
+    table.add_column("VNI", no_wrap=True, min_width=_widest(str(r.vni) for r in rows))
+    table.add_column("MAC", no_wrap=True, min_width=_widest(r.mac for r in rows))
+    table.add_column(f"port id ({common}…)" if common else "port id", overflow="fold", min_width=12)
+    table.add_column("chosen by", overflow="fold", min_width=8)
+    for row in rows:
         address = Text(row.address or "-")
         if row.private:
             address.append(" private", style="dim")
@@ -176,7 +195,7 @@ def address_plan_table(record: ServiceRecord) -> Table:
             address,
             str(row.vni) if row.vni else "-",
             row.mac or "-",
-            row.port_id or "-",
+            row.port_id.removeprefix(common) or "-",
             Text(row.chosen_by, style="cyan"),
         )
     return table

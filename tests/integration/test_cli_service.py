@@ -192,8 +192,12 @@ def test_instantiate_list_show_watch_terminate(serve: Serve) -> None:
     assert ports[0]["address"] in tree.stdout
     # the address plan: every port's address, VNI and port id, and the checks passed
     assert "\naddress plan\n" in tree.stdout
+    # port ids share the operator/service prefix: named once in the header
+    node_name, service_short, _ = ports[0]["port_id"].split("/", 2)
+    assert f"port id ({node_name}/{service_short}/…)" in tree.stdout
     for port in ports:
-        assert port["port_id"] in tree.stdout
+        assert port["port_id"].startswith(f"{node_name}/{service_short}/")
+        assert port["port_id"].split("/", 2)[2] in tree.stdout
         assert str(port["vni"]) in tree.stdout
     assert "✓ 6 interfaces on" in tree.stdout
     assert "✗" not in tree.stdout

@@ -154,6 +154,7 @@ def test_table_shows_mac_port_id_and_chooser(render: Callable[..., str]) -> None
         "MAC",
         "port",
         "id",
+        "(top/s1/…)",
         "chosen",
         "by",
     ]
@@ -164,7 +165,7 @@ def test_table_shows_mac_port_id_and_chooser(render: Callable[..., str]) -> None
         "10.9.1.1/31",
         "700",
         "02:5f:00:00:40:01",
-        "top/s1/sp:low/nat/u:eth1",
+        "sp:low/nat/u:eth1",
         "low",
     ]
     customer = next(line for line in lines if "customer" in line).split()
