@@ -75,6 +75,7 @@ bench: $(DEV_STAMP)
 	$(PY) -m benchmarks.instantiate
 	$(PY) -m benchmarks.auth
 	$(PY) -m benchmarks.catalogue
+	$(PY) -m benchmarks.wim_paths
 
 clean:
 	rm -rf build .spfed .mypy_cache .ruff_cache .pytest_cache

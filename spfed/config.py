@@ -45,6 +45,8 @@ __all__ = [
     "SlaConfig",
     "StorageConfig",
     "TlsConfig",
+    "WanLinkConfig",
+    "WimConfig",
     "WorkflowConfig",
     "load_config",
     "parse_config",
@@ -230,6 +232,47 @@ class BorderConfig:
     """Region it is in."""
     services: tuple[WimService, ...] = (WimService.E_LINE, WimService.E_LAN)
     """What can be built across it."""
+    peer: str = ""
+    """The operator on the other side (a lower SP or an upper SP), "" for a customer edge.
+
+    The WIM reaches a lower SP's parts of a service through the border that names it."""
+
+
+@with_config(_STRICT)
+@dataclass(frozen=True)
+class WanLinkConfig:
+    """A link of the node's WAN between two of its PoPs or border points."""
+
+    id: Name
+    """Link id, unique within the node."""
+    a: Name
+    """One end: a PoP name or a border point id (``catalogue.borders``)."""
+    b: Name
+    """The other end."""
+    capacity_mbps: Annotated[float, Field(gt=0)]
+    """Bandwidth that may be booked on it, in Mbit/s."""
+    latency_ms: Annotated[float, Field(ge=0)] = 0.0
+    """One-way latency, in ms."""
+
+
+@with_config(_STRICT)
+@dataclass(frozen=True)
+class WimConfig:
+    """The node's WAN infrastructure manager: links between PoPs and borders."""
+
+    enabled: bool = False
+    """Whether the node has a WIM: links of a service between its PoPs, borders and
+    lower SPs are then booked (and built) on the WAN, and must find a path."""
+    driver: Literal["capacity", "netns"] = "capacity"
+    """``capacity``: bookkeeping only, no root needed; ``netns``: the real data plane
+    (network namespaces, veth and VXLAN; needs root)."""
+    links: tuple[WanLinkConfig, ...] = ()
+    """The WAN graph's links."""
+    vni_pool: str = "1000000-1999999"
+    """VXLAN VNIs for the WAN's segments (``first-last``)."""
+    netns_prefix: str = ""
+    """netns driver: prefix of every namespace and link it creates ("" for one
+    derived from the node id)."""
 
 
 @with_config(_STRICT)
@@ -379,6 +422,8 @@ class NodeConfig:
     """TLS."""
     auth: AuthConfig = field(default_factory=AuthConfig)
     """Accounts and tokens."""
+    wim: WimConfig = field(default_factory=WimConfig)
+    """WAN links and their manager."""
 
 
 _ADAPTER: TypeAdapter[NodeConfig] = TypeAdapter(NodeConfig)
@@ -418,6 +463,42 @@ def _addressing_problems(addressing: AddressingConfig) -> list[str]:
             f"addressing.service_prefix_length: /{addressing.service_prefix_length} is larger"
             f" than the pool {pool}"
         )
+    return problems
+
+
+def _wim_problems(config: NodeConfig) -> list[str]:
+    problems = []
+    pops = {p.name for p in config.pops}
+    borders = [b.id for b in config.catalogue.borders]
+    problems += [
+        f"catalogue.borders: border id '{b}' is also a PoP name"
+        for b in sorted(set(borders) & pops)
+    ]
+    problems += [
+        f"catalogue.borders: border id '{b}' is used twice"
+        for b in sorted(set(borders))
+        if borders.count(b) > 1
+    ]
+    ends = pops | set(borders)
+    ids = [link.id for link in config.wim.links]
+    problems += [
+        f"wim.links: link id '{n}' is used twice" for n in sorted(set(ids)) if ids.count(n) > 1
+    ]
+    for i, link in enumerate(config.wim.links):
+        for side in ("a", "b"):
+            end = getattr(link, side)
+            if end not in ends:
+                problems.append(
+                    f"wim.links.{i}.{side}: '{end}' is neither a PoP nor a border point"
+                    f" ({', '.join(sorted(ends)) or 'none configured'})"
+                )
+        if link.a == link.b:
+            problems.append(f"wim.links.{i}: a link joins two different ends, not '{link.a}' twice")
+    first, sep, last = config.wim.vni_pool.partition("-")
+    if not (sep and first.strip().isdigit() and last.strip().isdigit()):
+        problems.append(f"wim.vni_pool: '{config.wim.vni_pool}' is not first-last")
+    elif not 1 <= int(first) <= int(last) <= 16_777_215:
+        problems.append(f"wim.vni_pool: '{config.wim.vni_pool}' is not within 1-16777215")
     return problems
 
 
@@ -485,6 +566,7 @@ def _check_semantics(config: NodeConfig) -> list[str]:
     if fed.reconnect_initial_s > fed.reconnect_max_s:
         problems.append("federation.reconnect_initial_s: larger than reconnect_max_s")
     problems += _addressing_problems(config.addressing)
+    problems += _wim_problems(config)
     addresses = [("server.listen", config.server.listen)] + [
         (f"federation.lower_sps.{i}.address", s.address)
         for i, s in enumerate(config.federation.lower_sps)

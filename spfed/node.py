@@ -48,7 +48,7 @@ from spfed.engine import load_plugins
 from spfed.errors import FailedPrecondition, InvalidArgument
 from spfed.gatekeeper import Gatekeeper
 from spfed.lifecycle import EventLog, NodeRuntime, ServiceBlocks, ServiceLifecycle
-from spfed.model import BorderPoint, Catalogue, DescriptorRef, Price, RegionSla
+from spfed.model import BorderPoint, Catalogue, DescriptorRef, Price, RegionSla, WimService
 from spfed.server import ApiServer
 from spfed.storage import (
     AccountStore,
@@ -58,9 +58,11 @@ from spfed.storage import (
     HandleStore,
     PopStateTable,
     ServiceStore,
+    WimConnectivityStore,
     WithdrawalStore,
 )
 from spfed.tls import ClientTls, ServerTls
+from spfed.wan_assembly import start_wim
 from spfed.wire import catalogue_payload
 
 __all__ = ["Node", "load_onboarded"]
@@ -124,7 +126,9 @@ def offering_from(config: NodeConfig) -> Offering:
         },
         sla=tuple(RegionSla(s.region, s.toward, s.latency_ms, s.bandwidth_mbps) for s in cat.sla),
         borders=tuple(BorderPoint(b.id, b.region, b.services) for b in cat.borders),
-        wim_services=cat.wim_services,
+        # a node with a WIM builds both kinds unless its operator says otherwise
+        wim_services=cat.wim_services
+        or ((WimService.E_LINE, WimService.E_LAN) if config.wim.enabled else ()),
         address_constraints=HONOURED_CONSTRAINTS,
     )
 
@@ -212,6 +216,7 @@ class Node:
             self._vims[pop.name] = vim
         blocks = ServiceBlocks(config.addressing, AddressStore(db))
         await blocks.start()
+        wim = await start_wim(config, WimConnectivityStore(db))
         fed = config.federation
         events = self._events = EventLog(services)
 
@@ -272,6 +277,7 @@ class Node:
             capacity_changed=publisher.changed,
             withdrawn=withdrawals.current,
             plugins=load_plugins(config.workflow.plugins),
+            wim=wim,
         )
         self.lifecycle = ServiceLifecycle(runtime)
         self.withdrawals = withdrawals

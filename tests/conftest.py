@@ -1,16 +1,26 @@
 """Suite-wide fixtures: every async test fails if it leaves an asyncio task running.
 
 Synchronous tests (most property tests) run no loop and are left alone, so they pay nothing.
+
+Hypothesis runs derandomized by default, so that ``make test`` (and CI) gives the same
+verdict on the same code; ``HYPOTHESIS_PROFILE=explore`` draws new examples each run,
+to hunt for counterexamples.
 """
 
 from __future__ import annotations
 
 import asyncio
 import inspect
+import os
 from collections.abc import AsyncIterator, Set
 from typing import Any
 
 import pytest
+from hypothesis import settings
+
+settings.register_profile("default", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 __all__ = ["leaked_tasks"]
 

@@ -1,4 +1,54 @@
-"""The WAN infrastructure manager: links between PoPs and domains, and slices.
+"""The WAN infrastructure manager: connectivity services between PoPs and border points.
 
-It arrives with the WIM issue; the package name is fixed by the design card.
+- ``graph``: the node's WAN, ``WanGraph`` of ``WanLink``s.
+- ``services``: requests, handles and statuses of connectivity services.
+- ``paths``: routes under bandwidth and latency constraints.
+- ``admission``: the ledger of bandwidth booked per link.
+- ``store``: the ``BookingStore`` protocol that keeps services across restarts.
+- ``drivers``: the ``WimDriver`` protocol and the capacity-only driver.
+- ``manager``: ``Wim``, which ties them together.
 """
+
+from wim.admission import AdmissionLedger, Booking
+from wim.drivers import CapacityOnlyDriver, WimDriver
+from wim.graph import WanGraph, WanLink
+from wim.manager import Wim
+from wim.paths import FreeBandwidth, Hop, Route, compute_route
+from wim.services import (
+    ConnectionPoint,
+    ConnectivityHandle,
+    ConnectivityRequest,
+    Segment,
+    ServiceStatus,
+)
+from wim.store import (
+    BookingStore,
+    ConnectivityRecord,
+    EndpointRecord,
+    SegmentRecord,
+    handle_from_record,
+)
+
+__all__ = [
+    "AdmissionLedger",
+    "Booking",
+    "BookingStore",
+    "CapacityOnlyDriver",
+    "ConnectionPoint",
+    "ConnectivityHandle",
+    "ConnectivityRecord",
+    "ConnectivityRequest",
+    "EndpointRecord",
+    "FreeBandwidth",
+    "Hop",
+    "Route",
+    "Segment",
+    "SegmentRecord",
+    "ServiceStatus",
+    "WanGraph",
+    "WanLink",
+    "Wim",
+    "WimDriver",
+    "compute_route",
+    "handle_from_record",
+]

@@ -54,6 +54,7 @@ from spfed.lifecycle.context import InstantiateContext, RemotePart
 from spfed.lifecycle.events import new_event
 from spfed.lifecycle.lookup import RequestLookup
 from spfed.lifecycle.runtime import NodeRuntime
+from spfed.lifecycle.wan import book_wan, release_wan, wan_demands
 from spfed.model import (
     PartKind,
     ServiceEvent,
@@ -75,7 +76,7 @@ INSTANTIATE = Schedule.of(
     "validate",
     "place",
     "plan_addresses",
-    ("deploy_local", "delegate_subservices"),
+    ("deploy_local", "delegate_subservices", "connect_wan"),
     "verify_addresses",
     "activate",
 )
@@ -600,6 +601,43 @@ async def verify_addresses(ctx: InstantiateContext) -> None:
     if plan is not None:
         chosen = assignments(_graph(ctx), ctx.request.addressing, plan, record.parts, rt.node_id)
         await rt.services.update_service(ctx.state.service_id, assignments=chosen)
+
+
+# --- connect_wan ---------------------------------------------------------------------
+
+
+@instantiate_tasks.task("connect_wan")
+async def connect_wan(ctx: InstantiateContext) -> None:
+    """Book (and, with the netns driver, build) the WAN for every link that crosses it.
+
+    Raises:
+        ResourceExhausted: a WAN link lacks bandwidth, or the WIM's VNIs ran out.
+        FailedPrecondition: no WAN path within the bounds, or no border toward a lower SP.
+    """
+    rt = ctx.rt
+    if rt.wim is None:
+        return
+    borders = rt.config.catalogue.borders
+    demands = wan_demands(_graph(ctx).links, _placement(ctx).parts, ctx.owner, borders)
+    created = await book_wan(rt.wim, ctx.state.service_id, demands)
+    if demands:
+        message = f"WAN: {len(demands)} links booked ({created} new): " + ", ".join(
+            f"{d.link} {'-'.join(d.nodes)} {d.bandwidth_mbps:g} Mbit/s" for d in demands
+        )
+        await _emit(
+            ctx,
+            new_event(
+                rt.origin,
+                ServiceEventKind.PART_CHANGED,
+                operation_id=ctx.state.operation_id,
+                message=message,
+            ),
+        )
+
+
+@connect_wan.compensator
+async def disconnect_wan(ctx: InstantiateContext) -> None:
+    await release_wan(ctx.rt.wim, ctx.state.service_id)
 
 
 # --- activate ------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from spfed.lifecycle.events import EventLog
 from spfed.model import Catalogue, DescriptorRef, OfferKind
 from spfed.storage import HandleStore, ServiceStore
 from upper_sp.delegation import LowerSp
+from wim import Wim
 
 __all__ = ["NodeRuntime"]
 
@@ -49,6 +50,8 @@ class NodeRuntime:
     """Offers the operator withdrew: placement leaves them out."""
     plugins: list[WorkflowPlugin[Any]] = field(default_factory=list)
     """Service-specific plug-ins."""
+    wim: Wim | None = None
+    """The node's WAN infrastructure manager, when it has one (``wim.enabled``)."""
 
     @property
     def origin(self) -> tuple[str, ...]:

@@ -1,6 +1,6 @@
 """The terminate workflow: the instantiation's schedule, reversed.
 
-    terminate_subservices ∥ undeploy_local → release_addresses
+    terminate_subservices ∥ undeploy_local ∥ disconnect_wan → release_addresses
 
 Every task is idempotent, so a termination interrupted by a restart simply
 runs again, and a failed one can be retried with another TerminateService.
@@ -12,11 +12,14 @@ from __future__ import annotations
 from spfed.engine import Schedule, TaskRegistry
 from spfed.lifecycle.context import RemotePart, TerminateContext
 from spfed.lifecycle.instantiate import release_delegated_parts, undeploy_local_parts
+from spfed.lifecycle.wan import release_wan
 from spfed.model import PartKind
 
 __all__ = ["TERMINATE", "terminate_tasks"]
 
-TERMINATE = Schedule.of(("terminate_subservices", "undeploy_local"), "release_addresses")
+TERMINATE = Schedule.of(
+    ("terminate_subservices", "undeploy_local", "disconnect_wan"), "release_addresses"
+)
 
 terminate_tasks: TaskRegistry[TerminateContext] = TaskRegistry()
 
@@ -42,6 +45,12 @@ async def undeploy_local(ctx: TerminateContext) -> None:
     """Delete every VIM resource of the local parts."""
     parts = [p.id for p in ctx.service.parts if p.kind is PartKind.LOCAL]
     await undeploy_local_parts(ctx.rt, ctx.state.service_id, parts)
+
+
+@terminate_tasks.task("disconnect_wan")
+async def disconnect_wan(ctx: TerminateContext) -> None:
+    """Delete the WIM's connectivity services of the service, and free their bandwidth."""
+    await release_wan(ctx.rt.wim, ctx.state.service_id)
 
 
 @terminate_tasks.task("release_addresses")

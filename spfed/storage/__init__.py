@@ -12,6 +12,12 @@ from spfed.storage.database import Database
 from spfed.storage.handles import HandleStore, StoredHandle
 from spfed.storage.pop_state import PopStateTable
 from spfed.storage.services import NewOperation, RequestMatch, ServiceStore, StoredRun
+from spfed.storage.wim import (
+    StoredConnectivity,
+    StoredEndpoint,
+    StoredSegment,
+    WimConnectivityStore,
+)
 
 __all__ = [
     "AccountStore",
@@ -24,7 +30,11 @@ __all__ = [
     "RequestMatch",
     "ServiceStore",
     "StoredAllocation",
+    "StoredConnectivity",
+    "StoredEndpoint",
     "StoredHandle",
     "StoredRun",
+    "StoredSegment",
+    "WimConnectivityStore",
     "WithdrawalStore",
 ]

@@ -124,8 +124,11 @@ class Federation:
             regions |= {s.region for s in c.sla} | {s.toward for s in c.sla}
         return regions
 
-    def regions_of(self, kind: OfferKind, name: str) -> set[str]:
-        """Everywhere any input offers some version of ``name``."""
+    def regions_of(
+        self, kind: OfferKind, name: str, seen: frozenset[str] = frozenset()
+    ) -> set[str]:
+        """Everywhere any input offers some version of ``name``, or an own service of that
+        name can be delivered (``seen``: services already being expanded)."""
         regions = {
             r
             for c in self.lower
@@ -135,6 +138,14 @@ class Federation:
         }
         if kind is FN and any(v.ref.name == name for v in self.vnfds):
             regions |= self.own_regions
+        if kind is SVC and name not in seen:
+            # an own service nested in another is deliverable where all its members are
+            for nsd in (n for n in self.nsds if n.ref.name == name):
+                members = [(FN, m.descriptor.name) for m in nsd.network_functions] + [
+                    (SVC, m.descriptor.name) for m in nsd.network_services
+                ]
+                where = [self.regions_of(k, n, seen | {name}) for k, n in members]
+                regions |= set.intersection(*where) if where else set()
         return regions
 
 

@@ -413,3 +413,76 @@ def test_the_catalogue_offering_is_typed_and_checked() -> None:
     data["catalogue"]["prices"] = {"eu.x/fw/1.0": {"per_hour": "-1"}}
     (line,) = problems(data)
     assert line.startswith("catalogue.prices.eu.x/fw/1.0.per_hour: Input should be greater than")
+
+
+def wan_link(link_id: str, a: str, b: str, **extra: Any) -> dict[str, Any]:
+    return {"id": link_id, "a": a, "b": b, "capacity_mbps": 1000, **extra}
+
+
+def test_a_wim_joins_pops_and_border_points_with_typed_links() -> None:
+    data = {
+        "id": "r",
+        **DEV,
+        "pops": [pop("ams"), pop("fra")],
+        "catalogue": {
+            **DEV["catalogue"],
+            "borders": [{"id": "to-w", "region": "eu", "peer": "w"}],
+        },
+        "wim": {
+            "enabled": True,
+            "driver": "netns",
+            "links": [
+                wan_link("ams-fra", "ams", "fra", latency_ms=8),
+                wan_link("fra-w", "fra", "to-w"),
+            ],
+        },
+    }
+    config = parse_config(data)
+    assert config.wim.enabled
+    assert config.wim.driver == "netns"
+    assert [(x.id, x.a, x.b, x.capacity_mbps, x.latency_ms) for x in config.wim.links] == [
+        ("ams-fra", "ams", "fra", 1000.0, 8.0),
+        ("fra-w", "fra", "to-w", 1000.0, 0.0),
+    ]
+    assert config.catalogue.borders[0].peer == "w"
+    assert not parse_config({"id": "r", **DEV}).wim.enabled  # no WIM unless asked
+
+
+def test_wim_links_must_join_known_different_ends_once_each() -> None:
+    data = {
+        "id": "r",
+        **DEV,
+        "pops": [pop("ams")],
+        "catalogue": {
+            **DEV["catalogue"],
+            "borders": [{"id": "ams", "region": "eu"}, {"id": "b", "region": "eu"}],
+        },
+        "wim": {
+            "links": [wan_link("l", "ams", "nowhere"), wan_link("l", "b", "b")],
+            "vni_pool": "5-2",
+        },
+    }
+    assert problems(data) == [
+        "catalogue.borders: border id 'ams' is also a PoP name",
+        "wim.links: link id 'l' is used twice",
+        "wim.links.0.b: 'nowhere' is neither a PoP nor a border point (ams, b)",
+        "wim.links.1: a link joins two different ends, not 'b' twice",
+        "wim.vni_pool: '5-2' is not within 1-16777215",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        ("driver", "ovs", "wim.driver: Input should be 'capacity' or 'netns'"),
+        ("vni_pool", "lots", "wim.vni_pool: 'lots' is not first-last"),
+    ],
+)
+def test_bad_wim_settings_name_the_field(field: str, value: str, expected: str) -> None:
+    assert problems({"id": "r", **DEV, "wim": {field: value}}) == [expected]
+
+
+def test_a_wan_link_needs_positive_capacity() -> None:
+    data = {"id": "r", **DEV, "pops": [pop("a"), pop("b")]}
+    data["wim"] = {"links": [wan_link("l", "a", "b", capacity_mbps=0)]}
+    assert problems(data) == ["wim.links.0.capacity_mbps: Input should be greater than 0"]

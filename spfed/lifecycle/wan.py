@@ -1,0 +1,145 @@
+"""The WAN side of a service: which of its links cross the node's WAN, and how they are booked.
+
+A link of a service crosses the WAN when its ends sit at different *WAN nodes*
+of this node: two own PoPs, or an own PoP and a lower SP (reached through the
+border point whose ``peer`` is that lower SP), or two lower SPs (the upper SP's
+WIM joins the lower SPs' border points), or the service's own points (reached
+through the border toward whoever asked for the service). Each such link
+becomes one connectivity service of the node's WIM, with the link's id as its
+last path element so that terminate finds them all by the service id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from spfed.config import BorderConfig
+from spfed.errors import AlreadyExists, FailedPrecondition, FieldViolation
+from spfed.model import WimService, split_ref
+from upper_sp.graph import GraphLink
+from wim import ConnectionPoint, ConnectivityRequest, Wim
+
+__all__ = [
+    "WanDemand",
+    "book_wan",
+    "connectivity_id",
+    "connectivity_prefix",
+    "release_wan",
+    "wan_demands",
+]
+
+
+@dataclass(frozen=True)
+class WanDemand:
+    """One link of a service that the node's WIM has to carry."""
+
+    link: str
+    """The service's link id."""
+    nodes: tuple[str, ...]
+    """WAN nodes it joins (PoP names, border point ids), in order of first appearance."""
+    type: WimService
+    """E-Line for two nodes, E-LAN for more."""
+    bandwidth_mbps: float
+    """Guaranteed bandwidth asked by the descriptor (its limit when no minimum is given)."""
+
+
+def connectivity_prefix(service_id: str) -> str:
+    """What every WIM connectivity id of a service starts with."""
+    return f"{service_id}/"
+
+
+def connectivity_id(service_id: str, link: str) -> str:
+    """The WIM's id of the connectivity service carrying ``link`` of a service."""
+    return f"{connectivity_prefix(service_id)}{link}"
+
+
+def _border_toward(peer: str, borders: Sequence[BorderConfig]) -> str:
+    return next((b.id for b in borders if b.peer == peer), "")
+
+
+def wan_demands(
+    links: Sequence[GraphLink],
+    parts: Mapping[str, str],
+    owner: str,
+    borders: Sequence[BorderConfig],
+) -> list[WanDemand]:
+    """The links of a service that cross the node's WAN.
+
+    ``parts`` is the placement: ``pop:<name>`` or ``sp:<lower>`` by member id.
+
+    The service's own points attach through the border whose ``peer`` is
+    ``owner`` (an upper SP); when there is none (a customer's service), they
+    are left to the customer's access and do not make a link cross.
+
+    Raises:
+        FailedPrecondition: a link reaches a lower SP that no border point
+            leads to.
+    """
+    demands = []
+    for link in links:
+        nodes: list[str] = []
+        for ref in link.refs:
+            member, _ = split_ref(ref)
+            if member is None:
+                node = _border_toward(owner, borders)
+            else:
+                part = parts[member]
+                kind, _, name = part.partition(":")
+                node = name if kind == "pop" else _border_toward(name, borders)
+                if not node:
+                    raise FailedPrecondition(
+                        f"link {link.id} reaches lower SP {name}, but no border point of this"
+                        f" node's WAN leads there",
+                        field_violations=[
+                            FieldViolation("catalogue.borders", f"a border with peer '{name}'")
+                        ],
+                    )
+            if node and node not in nodes:
+                nodes.append(node)
+        if len(nodes) < 2:
+            continue
+        demands.append(
+            WanDemand(
+                link.id,
+                tuple(nodes),
+                WimService.E_LINE if len(nodes) == 2 else WimService.E_LAN,
+                link.qos.minimum_bandwidth_mbps or link.qos.bandwidth_limit_mbps,
+            )
+        )
+    return demands
+
+
+async def book_wan(wim: Wim, service_id: str, demands: Sequence[WanDemand]) -> int:
+    """Create the connectivity service of every demand, one after another; how many are new.
+
+    A demand whose service exists already (a run repeated after a restart) is
+    left as it is.
+
+    Raises:
+        ResourceExhausted: a WAN link lacks the bandwidth, or the VNIs ran out.
+        FailedPrecondition: no path within the latency bound, or none at all.
+    """
+    created = 0
+    for demand in demands:
+        request = ConnectivityRequest(
+            demand.type,
+            tuple(ConnectionPoint(node) for node in demand.nodes),
+            demand.bandwidth_mbps,
+        )
+        try:
+            await wim.create_connectivity_service(
+                request, service_id=connectivity_id(service_id, demand.link)
+            )
+        except AlreadyExists:
+            continue
+        created += 1
+    return created
+
+
+async def release_wan(wim: Wim | None, service_id: str) -> None:
+    """Delete every connectivity service of a service; nothing to do without a WIM."""
+    if wim is None:
+        return
+    for cid in wim.connectivity_ids(connectivity_prefix(service_id)):
+        await wim.delete_connectivity_service(cid)
