@@ -24,7 +24,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 
-from wim.netns import (
+from spfed.netns import (
     Attachment,
     AttachmentSpec,
     Bridge,

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from wim.netns import Fabric, cleanup, inventory
+from spfed.netns import Fabric, cleanup, inventory
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import struct
 
-from wim.netns._agent import checksum, echo_request, main, parse_answer
+from spfed.netns._agent import checksum, echo_request, main, parse_answer
 
 IDENT = 0x1234
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from spfed.netns import Fabric, ping, trace, udp_probe
 from tests.netns._support import HOPS, build_chain, build_underlay, netns_unusable
-from wim.netns import Fabric, ping, trace, udp_probe
 
 if reason := netns_unusable():
     pytest.skip(reason, allow_module_level=True)

@@ -1,12 +1,12 @@
-"""Pins the public names of ``wim.netns``: changing them is an API change."""
+"""Pins the public names of ``spfed.netns``: changing them is an API change."""
 
 from __future__ import annotations
 
-import wim.netns
+import spfed.netns
 
 
 def test_public_names() -> None:
-    assert sorted(wim.netns.__all__) == [
+    assert sorted(spfed.netns.__all__) == [
         "Attachment",
         "AttachmentSpec",
         "Bridge",
@@ -56,5 +56,5 @@ def test_public_names() -> None:
         "udp_send",
         "vxlan_conflicts",
     ]
-    for name in wim.netns.__all__:
-        assert getattr(wim.netns, name) is not None
+    for name in spfed.netns.__all__:
+        assert getattr(spfed.netns, name) is not None

@@ -15,7 +15,7 @@ from spfed.errors import (
     NotFound,
     SpfedError,
 )
-from wim.netns import IpRoute, cleanup, error_for_failure, inventory, parse_json
+from spfed.netns import IpRoute, cleanup, error_for_failure, inventory, parse_json
 
 ARGV = ("ip", "-n", "sf01-gw-a", "link", "add", "x", "type", "vxlan", "id", "7")
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from spfed.netns import Fabric, IpRoute, UdpReceiver, counters, ping, udp_send
 from tests.netns._support import Chain, build_chain, build_underlay, netns_unusable
-from wim.netns import Fabric, IpRoute, UdpReceiver, counters, ping, udp_send
 
 if reason := netns_unusable():
     pytest.skip(reason, allow_module_level=True)

@@ -8,8 +8,7 @@ import json
 import pytest
 
 from spfed.errors import AlreadyExists, FailedPrecondition, SpfedError
-from tests.netns._support import build_chain, build_underlay, netns_unusable
-from wim.netns import (
+from spfed.netns import (
     AttachmentSpec,
     BridgeSpec,
     Fabric,
@@ -24,6 +23,7 @@ from wim.netns import (
     ping,
     vxlan_conflicts,
 )
+from tests.netns._support import build_chain, build_underlay, netns_unusable
 
 if reason := netns_unusable():
     pytest.skip(reason, allow_module_level=True)

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from spfed.errors import InvalidArgument
-from wim.netns import (
+from spfed.netns import (
     IFNAME_MAX,
     check_prefix,
     interface_name,

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from spfed.errors import InvalidArgument
-from wim.netns import (
+from spfed.netns import (
     AttachmentSpec,
     Bridge,
     BridgeSpec,

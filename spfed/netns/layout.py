@@ -18,7 +18,7 @@ each operator a disjoint VNI pool.
 
 from __future__ import annotations
 
-from wim.netns.specs import GatewaySpec
+from spfed.netns.specs import GatewaySpec
 
 __all__ = ["border_gateway", "link_bridge_label", "pop_gateway"]
 

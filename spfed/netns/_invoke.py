@@ -1,6 +1,6 @@
 """How to start ``_agent`` in a namespace: its source passed to ``python -c``, never a path.
 
-Passing the source (rather than ``-m wim.netns._agent``) makes the agent independent
+Passing the source (rather than ``-m spfed.netns._agent``) makes the agent independent
 of the working directory and of how spfed is installed; ``-I -S`` keeps the child
 from reading the environment, user site or site-packages (it needs none of them) and
 makes it start faster.
