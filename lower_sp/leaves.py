@@ -19,6 +19,8 @@ from pydantic import TypeAdapter
 
 from addressing import AddressPlan
 from lower_sp.vim import (
+    CHAIN_DOWNSTREAM_KEY,
+    CHAIN_UPSTREAM_KEY,
     NetworkHandle,
     NetworkRequest,
     PortHandle,
@@ -154,8 +156,14 @@ async def deploy_part(
     bindings: Sequence[PortBinding],
     plan: AddressPlan,
     record: Record,
+    chains: Mapping[tuple[str, str], tuple[str, str]] | None = None,
 ) -> tuple[VnfRecord, ...]:
     """Create the networks, ports and servers of a part on ``vim``.
+
+    ``chains`` gives, for a ``(member, unit)`` a forwarding path crosses, its
+    upstream and downstream connection points; the server's metadata names the
+    two ports (``CHAIN_UPSTREAM_KEY``, ``CHAIN_DOWNSTREAM_KEY``), so that a VIM
+    that runs functions as routers forwards along the chain.
 
     ``record`` gets every handle the moment the VIM returns it; it queues the
     handle's record (without blocking), and the caller makes sure the records
@@ -171,7 +179,7 @@ async def deploy_part(
     """
     creations = _Creations()
     try:
-        return await _deploy(vim, label, members, bindings, plan, record, creations)
+        return await _deploy(vim, label, members, bindings, plan, record, creations, chains or {})
     finally:
         await creations.settle()
 
@@ -184,7 +192,11 @@ async def _deploy(
     plan: AddressPlan,
     record: Record,
     creations: _Creations,
+    chains: Mapping[tuple[str, str], tuple[str, str]],
 ) -> tuple[VnfRecord, ...]:
+
+    def port_name(member: str, unit: str, cp: str) -> str:
+        return f"{label}-{member}-{unit}-{cp}"
 
     async def network(link: str) -> tuple[str, NetworkHandle]:
         lp = plan.links[link]
@@ -193,6 +205,7 @@ async def _deploy(
             cidr=lp.subnet,
             gateway=lp.gateway,
             point_to_point=not lp.gateway and _two_address(lp.subnet),
+            segmentation_id=lp.vni,
             dhcp=lp.dhcp,
             mtu=lp.mtu,
         )
@@ -220,7 +233,7 @@ async def _deploy(
         )
         link_plan = plan.links[binding.link]
         request = PortRequest(
-            name=f"{label}-{binding.member}-{binding.unit}-{binding.cp}",
+            name=port_name(binding.member, binding.unit, binding.cp),
             network=networks[binding.link],
             address=_bare(plan.address_of(binding.link, binding.endpoint)),
             # The plan's MAC keeps MACs unique across the service's whole tree; a MAC the
@@ -245,6 +258,11 @@ async def _deploy(
         unit_ports = tuple(
             h for b, h in ports.items() if b.member == member.member and b.unit == unit_id
         )
+        metadata = {"spfed-member": member.member, "spfed-unit": unit_id}
+        chain = chains.get((member.member, unit_id))
+        if chain is not None:
+            metadata[CHAIN_UPSTREAM_KEY] = port_name(member.member, unit_id, chain[0])
+            metadata[CHAIN_DOWNSTREAM_KEY] = port_name(member.member, unit_id, chain[1])
         request = ServerRequest(
             name=f"{label}-{member.member}-{unit_id}",
             image=unit.vm_image or unit.vm_image_md5 or member.vnfd.ref.name,
@@ -252,7 +270,7 @@ async def _deploy(
             ports=unit_ports,
             image_md5=unit.vm_image_md5,
             flavor=unit.vm_flavor,
-            metadata={"spfed-member": member.member, "spfed-unit": unit_id},
+            metadata=metadata,
         )
 
         async def create() -> ServerHandle:

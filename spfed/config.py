@@ -494,6 +494,14 @@ def _wim_problems(config: NodeConfig) -> list[str]:
                 )
         if link.a == link.b:
             problems.append(f"wim.links.{i}: a link joins two different ends, not '{link.a}' twice")
+    prefix = config.wim.netns_prefix
+    if prefix and not (2 <= len(prefix) <= 8 and prefix.isalnum() and prefix[0].isalpha()):
+        problems.append(
+            f"wim.netns_prefix: '{prefix}' is not 2 to 8 lower-case letters and digits,"
+            " starting with a letter"
+        )
+    elif prefix != prefix.lower():
+        problems.append(f"wim.netns_prefix: '{prefix}' must be lower case")
     first, sep, last = config.wim.vni_pool.partition("-")
     if not (sep and first.strip().isdigit() and last.strip().isdigit()):
         problems.append(f"wim.vni_pool: '{config.wim.vni_pool}' is not first-last")

@@ -38,7 +38,7 @@ from capability_catalog import (
 from lower_sp.gatekeeper import GatekeeperServicer
 from lower_sp.interceptors import CALLER
 from lower_sp.servicer import PlatformServicer
-from lower_sp.vim import EmulatedResource, Vim, VimDriverRegistry
+from lower_sp.vim import EmulatedResource, Vim, VimDriverRegistry, with_netns_node
 from spfed.auth import load_private_key, parse_public_key
 from spfed.client import PlatformClient
 from spfed.config import LowerSpConfig, NodeConfig
@@ -211,7 +211,7 @@ class Node:
         pop_state = _PopState(PopStateTable(db))
         registry = VimDriverRegistry.default()
         for pop in config.pops:
-            vim = registry.create(pop, pop_state)
+            vim = registry.create(with_netns_node(pop, config.id), pop_state)
             await vim.start()
             self._vims[pop.name] = vim
         blocks = ServiceBlocks(config.addressing, AddressStore(db))

@@ -2,11 +2,15 @@
 
 - ``base``: the ``Vim`` protocol with its requests and handles.
 - ``registry``: drivers by name, built in or installed through entry points.
-- ``emulated``: ``EmulatedPop``, the default driver.
+- ``emulated``: ``EmulatedPop``, the default driver; with the ``netns`` option
+  it runs VNFs in network namespaces (``NetnsPlacement``, ``with_netns_node``).
 - ``state``: where the emulated PoP persists its state.
 """
 
+from lower_sp.vim._emulated_options import NetnsPlacement, with_netns_node
 from lower_sp.vim.base import (
+    CHAIN_DOWNSTREAM_KEY,
+    CHAIN_UPSTREAM_KEY,
     NetworkHandle,
     NetworkRequest,
     PortHandle,
@@ -29,10 +33,13 @@ from lower_sp.vim.state import EmulatedResource, MemoryPopStateStore, PopStateSt
 
 __all__ = [
     "BUILTIN_VIM_DRIVERS",
+    "CHAIN_DOWNSTREAM_KEY",
+    "CHAIN_UPSTREAM_KEY",
     "VIM_DRIVER_ENTRY_POINT_GROUP",
     "EmulatedPop",
     "EmulatedResource",
     "MemoryPopStateStore",
+    "NetnsPlacement",
     "NetworkHandle",
     "NetworkRequest",
     "PopStateStore",
@@ -46,4 +53,5 @@ __all__ = [
     "VimCapacity",
     "VimDriver",
     "VimDriverRegistry",
+    "with_netns_node",
 ]

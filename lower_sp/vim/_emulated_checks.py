@@ -5,14 +5,12 @@ Kept apart so that ``emulated.py`` reads as the state machine it is.
 
 from __future__ import annotations
 
+from lower_sp.vim._emulated_options import BOOT_DELAY_OPTION
 from lower_sp.vim.base import ServerRequest
-from spfed.config import PopConfig
 from spfed.errors import FieldViolation, InvalidArgument, QuotaViolation, ResourceExhausted
 from spfed.model import Resources
 
 __all__ = [
-    "BOOT_DELAY_OPTION",
-    "boot_delay_option",
     "check_boot_delay",
     "check_own",
     "check_segmentation_id",
@@ -21,39 +19,11 @@ __all__ = [
     "subnet_full",
 ]
 
-BOOT_DELAY_OPTION = "boot_delay_ms"
 _MAX_SEGMENTATION_ID = 2**24 - 1  # VXLAN VNIs; VLAN ids are a subset
 
 
 def _invalid(field: str, description: str) -> InvalidArgument:
     return InvalidArgument(description, field_violations=[FieldViolation(field, description)])
-
-
-def boot_delay_option(pop: PopConfig) -> int:
-    """The ``boot_delay_ms`` option of an emulated PoP (default 0).
-
-    Raises:
-        InvalidArgument: an option is unknown, or the delay is not an integer
-            ≥ 0; the field violation names ``pops.<name>.options.<key>``.
-    """
-    prefix = f"pops.{pop.name}.options"
-    unknown = sorted(set(pop.options) - {BOOT_DELAY_OPTION})
-    if unknown:
-        raise InvalidArgument(
-            f"unknown option(s) of the emulated driver: {', '.join(unknown)}",
-            field_violations=[
-                FieldViolation(f"{prefix}.{key}", f"unknown; known: {BOOT_DELAY_OPTION}")
-                for key in unknown
-            ],
-        )
-    raw = pop.options.get(BOOT_DELAY_OPTION, "0")
-    try:
-        delay = int(raw)
-    except ValueError:
-        delay = -1
-    if delay < 0:
-        raise _invalid(f"{prefix}.{BOOT_DELAY_OPTION}", f"'{raw}' is not an integer ≥ 0")
-    return delay
 
 
 def check_boot_delay(delay_ms: int) -> None:

@@ -12,6 +12,11 @@ fixed IP and a MAC (Neutron port), a server is booted on existing ports from a
 flavour chosen by its resources (Nova server).
 
 Undo in reverse order of creation: servers, then their ports, then networks.
+
+A server of a service chain says which of its ports face the chain's ingress
+and egress in its metadata (``CHAIN_UPSTREAM_KEY``, ``CHAIN_DOWNSTREAM_KEY``),
+so that a VIM that runs the data plane itself can make it a router of the
+chain; other VIMs only record them, like any metadata.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ from typing import Protocol, runtime_checkable
 from spfed.model import Resources
 
 __all__ = [
+    "CHAIN_DOWNSTREAM_KEY",
+    "CHAIN_UPSTREAM_KEY",
     "NetworkHandle",
     "NetworkRequest",
     "PortHandle",
@@ -35,6 +42,18 @@ __all__ = [
     "Vim",
     "VimCapacity",
 ]
+
+CHAIN_UPSTREAM_KEY = "spfed.chain.upstream"
+"""Server metadata key: the name (``PortRequest.name``) of the server's port that faces
+the chain's ingress. Set together with ``CHAIN_DOWNSTREAM_KEY`` or not at all.
+
+With both, the server is a two-port router of a service chain: what arrives on the
+upstream port leaves by the downstream one and the other way round, whatever the
+destination address (the emulated PoP with netns on installs policy routing for it)."""
+
+CHAIN_DOWNSTREAM_KEY = "spfed.chain.downstream"
+"""Server metadata key: the name (``PortRequest.name``) of the server's port that faces
+the chain's egress; see ``CHAIN_UPSTREAM_KEY``."""
 
 
 @dataclass(frozen=True)
@@ -122,7 +141,8 @@ class ServerRequest:
     flavor: str = ""
     """Flavour name to use; "" lets the driver pick one that covers ``resources``."""
     metadata: Mapping[str, str] = field(default_factory=dict, hash=False)
-    """Key/value tags recorded on the server (Nova metadata); copied, read-only."""
+    """Key/value tags recorded on the server (Nova metadata); copied, read-only.
+    ``CHAIN_UPSTREAM_KEY`` and ``CHAIN_DOWNSTREAM_KEY`` place it in a chain."""
 
     def __post_init__(self) -> None:
         # Copy so that a caller mutating its dict cannot change a request already made.

@@ -3,12 +3,20 @@
 It keeps the books a real VIM keeps (compute capacity, subnets and their
 addresses, MACs, port bindings) and enforces the ``Vim`` contract exactly, so
 placement, admission, address planning and compensation behave as they would
-on OpenStack. Packets are the WIM's business, not this module's.
+on OpenStack.
+
+By default it has no data plane: packets are the WIM's business. With the
+``netns`` option on, it also runs what it books in network namespaces
+(``_netns_pop``): a bridge per network in the PoP's gateway, a namespace per
+server with a veth per port, and chain routing. The books stay the truth and
+are written first, so a node that crashed part-way finds every record it needs
+to delete what was built; a call whose data plane fails is undone whole.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -16,7 +24,6 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from lower_sp.vim._emulated_checks import (
-    boot_delay_option,
     check_boot_delay,
     check_own,
     check_segmentation_id,
@@ -24,7 +31,10 @@ from lower_sp.vim._emulated_checks import (
     does_not_fit,
     subnet_full,
 )
+from lower_sp.vim._emulated_options import NetnsPlacement, parse_options
 from lower_sp.vim._mac import generate_mac, normalise_mac
+from lower_sp.vim._netns_plan import plan_vnf, require_segment
+from lower_sp.vim._netns_pop import NetnsPop
 from lower_sp.vim._pop_state import (
     NETWORK,
     PORT,
@@ -94,14 +104,17 @@ class EmulatedPop:
         *,
         boot_delay_ms: int = 0,
         clock: Callable[[], float] = time.time,
+        netns: NetnsPlacement | None = None,
     ) -> None:
         """Build a PoP (call ``start()`` before use).
 
         ``clock`` gives wall-clock seconds; it decides BUILD/ACTIVE, and being
-        wall-clock keeps a boot in progress across a restart.
+        wall-clock keeps a boot in progress across a restart. ``netns`` runs
+        the PoP's networks and servers in network namespaces (needs root).
 
         Raises:
-            InvalidArgument: ``boot_delay_ms`` is negative.
+            InvalidArgument: ``boot_delay_ms`` is negative, or the node id and
+                the PoP name make an invalid gateway label.
         """
         check_boot_delay(boot_delay_ms)
         self._name = name
@@ -112,23 +125,31 @@ class EmulatedPop:
         self._clock = clock
         self._lock = asyncio.Lock()
         self._state: PopState | None = None
+        self._netns = NetnsPop(name, netns) if netns is not None else None
+        # With netns, one network call at a time checks and changes the bridges: a network
+        # being deleted frees its segmentation id before its bridge is gone.
+        self._bridges = asyncio.Lock()
 
     @classmethod
     def from_config(cls, pop: PopConfig, store: PopStateStore) -> EmulatedPop:
         """The PoP described by ``pop`` (the ``spfed.vim_drivers`` factory).
 
-        Options: ``boot_delay_ms`` (integer ≥ 0, default 0).
+        Options: ``boot_delay_ms`` (integer ≥ 0, default 0); ``netns``
+        (``on``/``off``, default off) with ``netns_prefix`` and ``netns_node``
+        (see ``_emulated_options``).
 
         Raises:
-            InvalidArgument: an option is unknown or malformed; the field
-                violation names it as ``pops.<name>.options.<key>``.
+            InvalidArgument: an option is unknown or malformed; each field
+                violation names one as ``pops.<name>.options.<key>``.
         """
+        options = parse_options(pop)
         return cls(
             pop.name,
             pop.region,
             pop.capacity.to_resources(),
             store,
-            boot_delay_ms=boot_delay_option(pop),
+            boot_delay_ms=options.boot_delay_ms,
+            netns=options.netns,
         )
 
     @property
@@ -144,11 +165,15 @@ class EmulatedPop:
     async def start(self) -> None:
         """Load the saved state and recompute used capacity from the saved servers.
 
-        Calling it again reloads from the store.
+        Calling it again reloads from the store. With netns, the PoP's gateway
+        namespace is created (or taken over) first.
 
         Raises:
             Internal: the saved state is corrupt (see ``PopState.from_saved``).
+            FailedPrecondition: with netns, namespaces cannot be created (not root).
         """
+        if self._netns is not None:
+            await self._netns.start()
         async with self._lock:
             state = PopState.from_saved(self._name, await self._store.load(self._name))
             self._state = state
@@ -196,47 +221,119 @@ class EmulatedPop:
         return VimCapacity(total=self._total, used=self._live().used)
 
     async def create_network(self, request: NetworkRequest) -> NetworkHandle:
-        """See ``Vim.create_network``; the gateway defaults to the first host."""
+        """See ``Vim.create_network``; the gateway defaults to the first host.
+
+        With netns, ``segmentation_id`` is required: the network is the bridge it
+        names in the PoP's gateway (created, or taken over from the WIM).
+        """
         subnet = SubnetPlan.parse(
             request.cidr, request.gateway, point_to_point=request.point_to_point
         )
         segment = request.segmentation_id
         check_segmentation_id(segment)
-        async with self._lock:
-            state = self._live()
-            if segment and segment in state.segments:
-                raise AlreadyExists(
-                    f"segmentation id {segment} is used by network {state.segments[segment]}"
+        if self._netns is not None:
+            require_segment(segment)
+        async with self._bridge_changes():
+            async with self._lock:
+                state = self._live()
+                if segment and segment in state.segments:
+                    raise AlreadyExists(
+                        f"segmentation id {segment} is used by network {state.segments[segment]}"
+                    )
+                record = NetworkRecord(
+                    _new_id(), _new_id(), request.name, subnet, segment, request.dhcp, request.mtu
                 )
-            record = NetworkRecord(
-                _new_id(), _new_id(), request.name, subnet, segment, request.dhcp, request.mtu
-            )
-            state.add_network(record)
-            write = self._store.put(self._name, record.saved())
-        await self._persist(write, lambda: state.remove_network(record.id))
+                state.add_network(record)
+                write = self._store.put(self._name, record.saved())
+            await self._persist(write, lambda: state.remove_network(record.id))
+            if self._netns is not None:
+                await self._build(
+                    self._netns.add_network(record),
+                    NETWORK,
+                    record.id,
+                    forget=lambda: state.remove_network(record.id),
+                    restore=lambda: state.add_network(record),
+                )
         _log.info(
             "vim.network.created pop=%s network=%s cidr=%s", self._name, record.id, subnet.network
         )
         return record.handle(self._name)
 
     async def delete_network(self, network: NetworkHandle) -> None:
-        """See ``Vim.delete_network``."""
+        """See ``Vim.delete_network``.
+
+        With netns, its bridge is deleted unless an interface is still enslaved
+        to it (the WIM's segments of the same link, a neighbour's).
+        """
         check_own(self._name, network.vim, "network", network.network_id)
-        async with self._lock:
-            state = self._live()
-            if network.network_id not in state.networks:
+        async with self._bridge_changes():
+            async with self._lock:
+                record = self._deletable_network(network.network_id)
+            if record is None:
                 return
-            ports = state.ports_on[network.network_id]
-            if ports:
-                raise FailedPrecondition(
-                    f"network {network.network_id} still has {len(ports)} port(s): "
-                    f"{', '.join(sorted(ports))}; delete them first"
-                )
-            record = state.networks[network.network_id]
-            state.remove_network(network.network_id)
-            write = self._store.delete(self._name, NETWORK, network.network_id)
-        await self._persist(write, lambda: state.add_network(record))
+            if self._netns is not None:
+                await self._netns.remove_network(record)
+            async with self._lock:
+                state = self._live()
+                if self._deletable_network(network.network_id) is None:
+                    return
+                state.remove_network(network.network_id)
+                write = self._store.delete(self._name, NETWORK, network.network_id)
+            await self._persist(write, lambda: state.add_network(record))
         _log.info("vim.network.deleted pop=%s network=%s", self._name, network.network_id)
+
+    def _deletable_network(self, network_id: str) -> NetworkRecord | None:
+        """The network, None if it is gone; call under the lock.
+
+        Raises:
+            FailedPrecondition: ports are still on it.
+        """
+        state = self._live()
+        record = state.networks.get(network_id)
+        ports = state.ports_on.get(network_id)
+        if ports:
+            raise FailedPrecondition(
+                f"network {network_id} still has {len(ports)} port(s): "
+                f"{', '.join(sorted(ports))}; delete them first"
+            )
+        return record
+
+    def _bridge_changes(self) -> contextlib.AbstractAsyncContextManager[None]:
+        """Held by network calls: with netns, one at a time; without, no wait at all."""
+        return self._bridges if self._netns is not None else contextlib.nullcontext()
+
+    async def _build(
+        self,
+        build: Coroutine[Any, Any, None],
+        kind: str,
+        resource_id: str,
+        *,
+        forget: Callable[[], None],
+        restore: Callable[[], None],
+    ) -> None:
+        """Build the data plane of a saved creation; if that fails, unsave it and raise.
+
+        So the call that created it raises having changed nothing. Should the
+        store refuse to unsave it, the record stays (a delete removes it, the
+        data plane being undone already) and the data plane's error is raised.
+        """
+        try:
+            await build
+        except BaseException:
+            try:
+                async with self._lock:
+                    forget()
+                    write = self._store.delete(self._name, kind, resource_id)
+                await self._persist(write, restore)
+            except Exception as exc:  # the build's error is the one to report
+                _log.warning(
+                    "vim.undo.failed pop=%s kind=%s id=%s error=%r",
+                    self._name,
+                    kind,
+                    resource_id,
+                    exc,
+                )
+            raise
 
     async def create_port(self, request: PortRequest) -> PortHandle:
         """See ``Vim.create_port``."""
@@ -298,7 +395,13 @@ class EmulatedPop:
         _log.info("vim.port.deleted pop=%s port=%s", self._name, port.port_id)
 
     async def create_server(self, request: ServerRequest) -> ServerHandle:
-        """See ``Vim.create_server``; ``flavor`` and ``image_md5`` are recorded only."""
+        """See ``Vim.create_server``; ``flavor`` and ``image_md5`` are recorded only.
+
+        With netns, the server is a namespace with a veth per port on its
+        network's bridge, and a router of the chain its metadata names
+        (``CHAIN_UPSTREAM_KEY``, ``CHAIN_DOWNSTREAM_KEY``); chain ports that are
+        not exactly two of its ports raise ``InvalidArgument``.
+        """
         check_server_request(self._name, request)
         async with self._lock:
             state = self._live()
@@ -310,11 +413,17 @@ class EmulatedPop:
                     raise FailedPrecondition(
                         f"port {port.port_id} is already attached to server {holder}"
                     )
+            server_id = _new_id()
+            plan = None
+            if self._netns is not None:
+                ports = [state.ports[p.port_id] for p in request.ports]
+                on = [(port, state.networks[port.network_id]) for port in ports]
+                plan = plan_vnf(server_id, on, request.metadata)
             free = self._total - state.used
             if not request.resources.fits_in(free):
                 raise does_not_fit(self._name, request, free)
             record = ServerRecord(
-                id=_new_id(),
+                id=server_id,
                 name=request.name,
                 image=request.image,
                 image_md5=request.image_md5,
@@ -327,6 +436,14 @@ class EmulatedPop:
             state.add_server(record)
             write = self._store.put(self._name, record.saved())
         await self._persist(write, lambda: state.remove_server(record.id))
+        if self._netns is not None and plan is not None:
+            await self._build(
+                self._netns.add_server(plan),
+                SERVER,
+                record.id,
+                forget=lambda: state.remove_server(record.id),
+                restore=lambda: state.add_server(record),
+            )
         _log.info(
             "vim.server.created pop=%s server=%s name=%r resources=%s ports=%s",
             self._name,
@@ -346,8 +463,14 @@ class EmulatedPop:
         return ServerStatus.ACTIVE if self._clock() >= record.active_at else ServerStatus.BUILD
 
     async def delete_server(self, server: ServerHandle) -> None:
-        """See ``Vim.delete_server``."""
+        """See ``Vim.delete_server``; with netns, its namespace and veths go first."""
         check_own(self._name, server.vim, "server", server.server_id)
+        async with self._lock:
+            found = self._live().servers.get(server.server_id)
+        if found is None:
+            return
+        if self._netns is not None:
+            await self._netns.remove_server(found.id, len(found.port_ids))
         async with self._lock:
             state = self._live()
             if server.server_id not in state.servers:

@@ -23,6 +23,11 @@ _COMMANDS = {
     "catalogue": ("spfed.cli.catalogue", "catalogue", "Show a node's published catalogue."),
     "topology": ("spfed.cli.topology", "topology", "Bring a multi-operator topology up or down."),
     "demo": ("spfed.cli.demo", "demo", "Run the end-to-end demo on a 4-operator topology."),
+    "demo-dataplane": (
+        "spfed.cli.demo_dataplane",
+        "demo_dataplane",
+        "Send real packets through a chain across 3 operators (root).",
+    ),
 }
 
 

@@ -50,6 +50,7 @@ from spfed.lifecycle.addresses import (
     nap_points,
     own_constraints,
 )
+from spfed.lifecycle.chains import chain_sides
 from spfed.lifecycle.context import InstantiateContext, RemotePart
 from spfed.lifecycle.events import new_event
 from spfed.lifecycle.lookup import RequestLookup
@@ -343,6 +344,8 @@ async def deploy_local(ctx: InstantiateContext) -> None:
         raise Internal("deploy_local ran before plan_addresses")
     bindings = _local_bindings(ctx)
     service_id = ctx.state.service_id
+    sides = chain_sides(graph, [b for part in bindings.values() for b in part])
+    chains = {unit: (side.upstream, side.downstream) for unit, side in sides.items()}
 
     async def one(part: str) -> None:
         pop = part.removeprefix("pop:")
@@ -365,7 +368,7 @@ async def deploy_local(ctx: InstantiateContext) -> None:
 
         try:
             vnfs = await deploy_part(
-                vim, service_id[:8], members, bindings.get(part, []), plan, record
+                vim, service_id[:8], members, bindings.get(part, []), plan, record, chains
             )
         finally:
             # Whatever exists must be on record before this task ends, or fails.
@@ -618,7 +621,9 @@ async def connect_wan(ctx: InstantiateContext) -> None:
     if rt.wim is None:
         return
     borders = rt.config.catalogue.borders
-    demands = wan_demands(_graph(ctx).links, _placement(ctx).parts, ctx.owner, borders)
+    plan = ctx.state.plan
+    vnis = {link: lp.vni for link, lp in plan.links.items()} if plan is not None else {}
+    demands = wan_demands(_graph(ctx).links, _placement(ctx).parts, ctx.owner, borders, vnis)
     created = await book_wan(rt.wim, ctx.state.service_id, demands)
     if demands:
         message = f"WAN: {len(demands)} links booked ({created} new): " + ", ".join(

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from spfed.config import BorderConfig
 from spfed.errors import AlreadyExists, FailedPrecondition, FieldViolation
 from spfed.model import WimService, split_ref
+from spfed.netns.layout import link_bridge_label
 from upper_sp.graph import GraphLink
 from wim import ConnectionPoint, ConnectivityRequest, Wim
 
@@ -42,6 +43,9 @@ class WanDemand:
     """E-Line for two nodes, E-LAN for more."""
     bandwidth_mbps: float
     """Guaranteed bandwidth asked by the descriptor (its limit when no minimum is given)."""
+    vni: int = 0
+    """The link's VNI in the address plan: the name of its layer-2 domain in every
+    gateway the data plane builds (0 when the link has no plan here)."""
 
 
 def connectivity_prefix(service_id: str) -> str:
@@ -63,10 +67,12 @@ def wan_demands(
     parts: Mapping[str, str],
     owner: str,
     borders: Sequence[BorderConfig],
+    vnis: Mapping[str, int] | None = None,
 ) -> list[WanDemand]:
     """The links of a service that cross the node's WAN.
 
-    ``parts`` is the placement: ``pop:<name>`` or ``sp:<lower>`` by member id.
+    ``parts`` is the placement: ``pop:<name>`` or ``sp:<lower>`` by member id;
+    ``vnis`` the plan's VNI of each link.
 
     The service's own points attach through the border whose ``peer`` is
     ``owner`` (an upper SP); when there is none (a customer's service), they
@@ -105,6 +111,7 @@ def wan_demands(
                 tuple(nodes),
                 WimService.E_LINE if len(nodes) == 2 else WimService.E_LAN,
                 link.qos.minimum_bandwidth_mbps or link.qos.bandwidth_limit_mbps,
+                (vnis or {}).get(link.id, 0),
             )
         )
     return demands
@@ -114,7 +121,9 @@ async def book_wan(wim: Wim, service_id: str, demands: Sequence[WanDemand]) -> i
     """Create the connectivity service of every demand, one after another; how many are new.
 
     A demand whose service exists already (a run repeated after a restart) is
-    left as it is.
+    left as it is. Each endpoint names the link's layer-2 domain (the bridge
+    labelled by its plan VNI) as its interface, so that a data-plane driver
+    joins what the VIM and the neighbouring operators attach to.
 
     Raises:
         ResourceExhausted: a WAN link lacks the bandwidth, or the VNIs ran out.
@@ -124,7 +133,10 @@ async def book_wan(wim: Wim, service_id: str, demands: Sequence[WanDemand]) -> i
     for demand in demands:
         request = ConnectivityRequest(
             demand.type,
-            tuple(ConnectionPoint(node) for node in demand.nodes),
+            tuple(
+                ConnectionPoint(node, link_bridge_label(demand.vni) if demand.vni else "")
+                for node in demand.nodes
+            ),
             demand.bandwidth_mbps,
         )
         try:

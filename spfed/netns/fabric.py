@@ -36,6 +36,9 @@ interface carries. Its operations are idempotent:
 - A create that raises (or is cancelled) deletes what it made itself, so it leaves
   nothing behind; what it only took over stays.
 - A delete of what is already gone (or whose namespace is gone) succeeds.
+- ``bridge(spec)`` and ``vnf_namespace(spec)`` give the handle a create would return,
+  without creating anything: a caller that lost its handles (a restarted node) can
+  still delete from its specs.
 - ``cleanup(prefix)`` removes every namespace and stray interface of the prefix:
   crash recovery and test teardown. ``inventory(prefix)`` lists what exists.
 
@@ -145,10 +148,22 @@ class Fabric:
             spec.label, Role.VNF, _FORWARDING if spec.forwarding else ()
         )
 
+    def vnf_namespace(self, spec: VnfSpec) -> Namespace:
+        """The handle ``add_vnf(spec)`` returns, without creating anything.
+
+        Names are derived from labels, so a caller that did not keep the handle (a
+        node restarted since) can still delete the namespace from the spec alone.
+        """
+        return self._namespace(spec.label, Role.VNF)
+
+    def _namespace(self, label: str, role: Role) -> Namespace:
+        return Namespace(namespace_name(self.prefix, f"{role.value}-{label}"), label, role)
+
     async def _add_namespace(
         self, label: str, role: Role, settings: tuple[str, ...] = ()
     ) -> Namespace:
-        name = namespace_name(self.prefix, f"{role.value}-{label}")
+        namespace = self._namespace(label, role)
+        name = namespace.name
         try:
             await self._ip.ip("netns", "add", name)
             created = True
@@ -163,7 +178,7 @@ class Fabric:
                 with contextlib.suppress(NotFound):
                     await self._ip.ip("netns", "delete", name)
             raise
-        return Namespace(name, label, role)
+        return namespace
 
     async def _sysctl(self, netns: str, *settings: str) -> None:
         await self._ip.exec_in(netns, agent_argv("sysctl", *settings, python=self._python))
@@ -232,10 +247,8 @@ class Fabric:
 
     async def add_bridge(self, spec: BridgeSpec) -> Bridge:
         """Create the bridge of a virtual link in a gateway, up, with the spec's MTU."""
-        self._check_owned(spec.gateway.name)
-        labels = ("br", spec.gateway.label, spec.label)
-        bridge = Bridge(spec.gateway, spec.label, interface_name(self.prefix, *labels), spec.mtu)
-        alias = _alias(*labels)
+        bridge = self.bridge(spec)
+        alias = _alias("br", spec.gateway.label, spec.label)
         # Without snooping a bridge floods multicast like the segment it emulates, and sends
         # no IGMP/MLD reports of its own (it would join the all-snoopers groups).
         args = ["type", "bridge", "mcast_snooping", "0"]
@@ -243,6 +256,31 @@ class Fabric:
         async with self._undone_on_error(created, bridge.gateway.name, bridge.ifname):
             await self._converge(bridge.gateway.name, bridge.ifname, alias, bridge.mtu)
         return bridge
+
+    def bridge(self, spec: BridgeSpec) -> Bridge:
+        """The handle ``add_bridge(spec)`` returns, without creating anything.
+
+        For a caller that did not keep the handle, e.g. to delete the bridge (or list
+        its ports) after a restart.
+        """
+        self._check_owned(spec.gateway.name)
+        ifname = interface_name(self.prefix, "br", spec.gateway.label, spec.label)
+        return Bridge(spec.gateway, spec.label, ifname, spec.mtu)
+
+    async def bridge_ports(self, bridge: Bridge) -> tuple[str, ...]:
+        """Names of the interfaces enslaved to ``bridge`` now; () if it (or its gateway) is gone.
+
+        A bridge may be shared (a VIM's VNF ports and the WIM's VXLAN segments of one
+        link meet on it): whoever deletes it checks first that no one else uses it.
+        """
+        self._check_owned(bridge.gateway.name)
+        try:
+            entries = await self._ip.ip_json(
+                "link", "show", "master", bridge.ifname, netns=bridge.gateway.name
+            )
+        except NotFound:
+            return ()
+        return tuple(str(entry.get("ifname", "")) for entry in entries)
 
     async def delete_bridge(self, bridge: Bridge) -> None:
         """Delete a bridge (its ports are released, not deleted); succeeds if it is gone."""
@@ -527,6 +565,7 @@ def _vxlan_data(entry: JsonObject) -> JsonObject:
 
 
 def _route_args(verb: str, route: RouteSpec) -> list[str]:
+    table = ["table", str(route.table)] if route.table else []
     return [
         f"-{route.family}",
         "route",
@@ -536,4 +575,5 @@ def _route_args(verb: str, route: RouteSpec) -> list[str]:
         route.via,
         "dev",
         route.device,
+        *table,
     ]

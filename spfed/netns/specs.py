@@ -53,6 +53,7 @@ DEFAULT_VXLAN_PORT = 4789
 _WAN_MTU = 1500
 _OVERLAY_MTU = 1450
 _VNI_MAX = (1 << 24) - 1
+_TABLE_MAX = (1 << 32) - 1
 _MAC = re.compile(r"[0-9a-f]{2}(:[0-9a-f]{2}){5}")
 
 
@@ -399,11 +400,15 @@ class RouteSpec:
     """Bare next-hop address, of the destination's family."""
     device: str
     """Interface in ``namespace`` towards the next hop (e.g. ``Attachment.ifname``)."""
+    table: int = 0
+    """Routing table (``ip route ... table N``) for policy routing; 0 for the main table."""
 
     def __post_init__(self) -> None:
         found = _bare_address(self.via, "via")
         if not is_valid_interface_name(self.device):
             found.append(FieldViolation("device", f"{self.device!r} is not a Linux name"))
+        if not 0 <= self.table <= _TABLE_MAX:
+            found.append(FieldViolation("table", f"{self.table} is not in 0..{_TABLE_MAX}"))
         if self.destination != "default":
             try:
                 network = ipaddress.ip_network(self.destination)

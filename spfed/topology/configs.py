@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from spfed.config import NodeConfig, load_config
+from spfed.topology.dataplane import dataplane_sections, pop_options
 from spfed.topology.model import Topology
 from spfed.topology.security import TopologySecurity
 
@@ -165,7 +166,7 @@ def node_config_data(
                     "memory_mib": pop.capacity.memory_mib,
                     "disk_gib": pop.capacity.disk_gib,
                 },
-                "options": dict(pop.options),
+                "options": {**pop_options(topology, operator), **pop.options},
             }
             for pop in spec.pops
         ],
@@ -192,6 +193,7 @@ def node_config_data(
         else {"tls": {"insecure": True}, "federation": {"key_file": str(paths.directory / "id")}}
     )
     generated = merge_settings(generated, sections)
+    generated = merge_settings(dataplane_sections(topology, operator), generated)
     # Owned fields win even when the settings were not validated first.
     return merge_settings(generated, _without_owned(spec.settings))
 

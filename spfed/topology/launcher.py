@@ -219,7 +219,12 @@ def up(
     began = time.monotonic()
     with exclusive(directory, topology.name):
         _refuse_if_present(directory, topology.name)
-        state = TopologyState(name=topology.name, file=str(path), directory=str(directory))
+        state = TopologyState(
+            name=topology.name,
+            file=str(path),
+            directory=str(directory),
+            dataplane=topology.dataplane,
+        )
         _save(state)
         log.info(
             "event=topology_starting topology=%s operators=%d directory=%s",

@@ -22,7 +22,7 @@ absolute paths), which the graph helpers below rely on.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, with_config
 
@@ -95,6 +95,9 @@ class Topology:
     """Operators by id."""
     description: str = ""
     """Free text."""
+    dataplane: Literal["none", "netns"] = "none"
+    """``netns``: VNFs run in network namespaces and WAN links carry VXLAN, so packets
+    really flow (needs root); ``none``: addresses and bookings only."""
 
     @property
     def parents(self) -> dict[str, tuple[str, ...]]:

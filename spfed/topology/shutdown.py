@@ -19,6 +19,7 @@ from pathlib import Path
 
 from spfed.topology import _process
 from spfed.topology._lock import exclusive
+from spfed.topology.dataplane import remove_dataplane
 from spfed.topology.errors import AlreadyRunning, LaunchError
 from spfed.topology.state import STATE_FILE, OperatorState, TopologyState, topology_directory
 
@@ -127,6 +128,9 @@ def down(state: TopologyState, timeout_s: float = 10.0, *, purge: bool = False) 
             results = stop_operators(state, timeout_s)
     else:
         results = stop_operators(state, timeout_s)
+    if state.dataplane == "netns":
+        removed = remove_dataplane(state.name)
+        log.info("event=dataplane_removed topology=%s namespaces=%d", state.name, removed)
     if purge:
         _purge_directory(directory, state.name)
     log.info(

@@ -76,6 +76,8 @@ class TopologyState:
     """Its working directory (configs, databases, logs)."""
     operators: dict[str, OperatorState] = field(default_factory=dict)
     """Running operators by id, top nodes first."""
+    dataplane: str = "none"
+    """The topology's data plane (``netns``: ``down`` removes its namespaces)."""
 
     @property
     def path(self) -> Path:

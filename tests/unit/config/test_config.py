@@ -476,6 +476,13 @@ def test_wim_links_must_join_known_different_ends_once_each() -> None:
     [
         ("driver", "ovs", "wim.driver: Input should be 'capacity' or 'netns'"),
         ("vni_pool", "lots", "wim.vni_pool: 'lots' is not first-last"),
+        (
+            "netns_prefix",
+            "sf-1",
+            "wim.netns_prefix: 'sf-1' is not 2 to 8 lower-case letters and digits,"
+            " starting with a letter",
+        ),
+        ("netns_prefix", "SFab", "wim.netns_prefix: 'SFab' must be lower case"),
     ],
 )
 def test_bad_wim_settings_name_the_field(field: str, value: str, expected: str) -> None:

@@ -57,7 +57,7 @@ def test_missing_member_tells_to_pass_its_file() -> None:
 def test_directory_stands_for_its_yaml_files() -> None:
     code, out, _ = run(str(EXAMPLES))
     assert code == 0
-    assert len(out.splitlines()) == 7  # the invalid/ folder below is not read
+    assert len(out.splitlines()) == 8  # the invalid/ folder below is not read
 
 
 def test_json_report(tmp_path: Path) -> None:

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import pytest
 
 from spfed.config import BorderConfig
-from spfed.errors import FailedPrecondition
-from spfed.lifecycle.wan import WanDemand, connectivity_id, connectivity_prefix, wan_demands
+from spfed.errors import AlreadyExists, FailedPrecondition
+from spfed.lifecycle.wan import (
+    WanDemand,
+    book_wan,
+    connectivity_id,
+    connectivity_prefix,
+    wan_demands,
+)
 from spfed.model import ConnectivityType, QosRequirements, WimService
 from upper_sp.graph import GraphLink
+from wim import ConnectivityRequest, Wim
 
 LINE = ConnectivityType.E_LINE
 LAN = ConnectivityType.E_LAN
@@ -78,3 +87,35 @@ def test_connectivity_ids_share_the_service_prefix() -> None:
     assert connectivity_id("s1", "fw-2-dpi") == "s1/fw-2-dpi"
     assert connectivity_id("s1", "ns/x").startswith(connectivity_prefix("s1"))
     assert not connectivity_id("s10", "x").startswith(connectivity_prefix("s1"))
+
+
+def test_each_demand_carries_its_links_plan_vni() -> None:
+    links = [link("fw-2-dpi", "fw:o", "dpi:i"), link("dpi-2-nat", "dpi:o", "nat:i")]
+    demands = wan_demands(links, PARTS, "acme", BORDERS, {"fw-2-dpi": 100002})
+    assert [(d.link, d.vni) for d in demands] == [("fw-2-dpi", 100002), ("dpi-2-nat", 0)]
+
+
+async def test_booking_names_the_links_layer_2_domain_on_every_endpoint() -> None:
+    asked: list[tuple[str, ConnectivityRequest]] = []
+
+    class Recording:
+        async def create_connectivity_service(
+            self, request: ConnectivityRequest, *, service_id: str = ""
+        ) -> None:
+            if service_id.endswith("/again"):
+                raise AlreadyExists(service_id)
+            asked.append((service_id, request))
+
+    demands = [
+        WanDemand("a", ("ams", "fra"), WimService.E_LINE, 10.0, vni=7),
+        WanDemand("again", ("ams", "fra"), WimService.E_LINE, 0.0),
+    ]
+    created = await book_wan(cast(Wim, Recording()), "s1", demands)
+    assert created == 1
+    [(sid, request)] = asked
+    assert sid == "s1/a"
+    assert [(p.node, p.interface) for p in request.endpoints] == [
+        ("ams", "vni7"),
+        ("fra", "vni7"),
+    ]
+    assert request.bandwidth_mbps == 10.0

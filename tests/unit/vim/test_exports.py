@@ -8,9 +8,12 @@ import lower_sp.vim
 def test_public_names() -> None:
     assert sorted(lower_sp.vim.__all__) == [
         "BUILTIN_VIM_DRIVERS",
+        "CHAIN_DOWNSTREAM_KEY",
+        "CHAIN_UPSTREAM_KEY",
         "EmulatedPop",
         "EmulatedResource",
         "MemoryPopStateStore",
+        "NetnsPlacement",
         "NetworkHandle",
         "NetworkRequest",
         "PopStateStore",
@@ -25,6 +28,7 @@ def test_public_names() -> None:
         "VimCapacity",
         "VimDriver",
         "VimDriverRegistry",
+        "with_netns_node",
     ]
     for name in lower_sp.vim.__all__:
         assert getattr(lower_sp.vim, name) is not None

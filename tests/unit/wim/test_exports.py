@@ -35,4 +35,10 @@ def test_public_names() -> None:
 
 
 def test_driver_names() -> None:
-    assert sorted(wim.drivers.__all__) == ["CapacityOnlyDriver", "WimDriver"]
+    assert sorted(wim.drivers.__all__) == [
+        "CapacityOnlyDriver",
+        "NetnsWimDriver",
+        "WimDriver",
+        "default_prefix",
+        "wan_gateways",
+    ]

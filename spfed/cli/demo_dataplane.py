@@ -1,0 +1,223 @@
+"""``spfed demo-dataplane``: real packets across three operators (needs root).
+
+1. ``spfed topology up examples/topologies/dataplane.yaml``: three operators on
+   two levels with ``dataplane: netns``: VNFs in network namespaces, WANs of
+   VXLAN segments between gateway namespaces, a border gateway per neighbour.
+2. Instantiate the three-operator chain (firewall at retail, DPI at
+   wholesale-us, NAT at wholesale-eu) with the customer's ingress and egress
+   NAPs, and print its tree and address plan.
+3. Plug the customer in: a namespace on each NAP. Send ICMP and UDP from the
+   ingress namespace to the egress address, and trace the route: every
+   function answers, in chain order, each at its own operator.
+4. Terminate, unplug the customer, ``spfed topology down`` (which removes the
+   data plane), and check that nothing of it is left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from spfed.model import InstantiateRequest, ServiceRecord
+    from spfed.topology import TopologyState
+    from spfed.topology.access import CustomerAccess
+
+__all__ = ["demo_dataplane"]
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+SERVICE_FILES = (
+    "nsd-three-operator-chain.yml",
+    "vnfd-firewall.yml",
+    "vnfd-dpi.yml",
+    "vnfd-legacy-nat.yml",
+)
+INGRESS = ("nl", "192.0.2.10")
+EGRESS = ("de", "198.51.100.20")
+UDP_PORT = 40_000
+_CUSTOMER = "acme"
+
+
+@click.command("demo-dataplane")
+@click.option(
+    "--topology",
+    "topology_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=EXAMPLES / "topologies" / "dataplane.yaml",
+    show_default=True,
+    help="A topology with `dataplane: netns`.",
+)
+@click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where the topology keeps configs, databases and logs (default: a temporary one).",
+)
+def demo_dataplane(topology_file: Path, state_dir: Path | None) -> None:
+    """Send real packets through a chain that spans three operators (needs root)."""
+    if os.geteuid() != 0:
+        click.echo(
+            "spfed demo-dataplane needs root: it builds network namespaces, veth pairs and"
+            " VXLAN tunnels (try: sudo make demo-dataplane)",
+            err=True,
+        )
+        sys.exit(2)
+    with tempfile.TemporaryDirectory(prefix="spfed-dataplane-") as scratch:
+        code = asyncio.run(_demo(topology_file, state_dir or Path(scratch)))
+    sys.exit(code)
+
+
+async def _demo(topology_file: Path, state_root: Path) -> int:
+    from spfed.cli._render import make_console
+    from spfed.netns import inventory
+    from spfed.topology import down, load_topology, up
+    from spfed.topology.dataplane import netns_prefix
+
+    console = make_console()
+    began = time.monotonic()
+    topology = load_topology(topology_file)
+    if topology.dataplane != "netns":
+        console.print(f"[red]{topology_file} has no `dataplane: netns`")
+        return 2
+    prefix = netns_prefix(topology.name)
+    console.rule(f"[bold]1. spfed topology up {topology_file.name} (data plane: netns)")
+    state = await asyncio.to_thread(up, topology_file, state_root)
+    try:
+        for op_id, op in state.operators.items():
+            console.print(f"  {op_id:<14} level {op.level}  {op.address}")
+        code = await _steps(console, state, prefix)
+    finally:
+        console.rule("[bold]5. spfed topology down")
+        for result in await asyncio.to_thread(down, state):
+            console.print(f"  {result.operator:<14} {result.outcome.value}")
+    left = await inventory(prefix)
+    if left.empty:
+        console.print(f"[green]no namespace or link of {prefix} is left")
+    else:
+        console.print(f"[red]left behind: {left}")
+        code = code or 1
+    console.print(f"\n[bold]demo finished in {time.monotonic() - began:.1f} s[/]")
+    return code
+
+
+async def _steps(console: Console, state: TopologyState, prefix: str) -> int:
+    from spfed.cli._address_plan import print_address_plan
+    from spfed.cli._render import error_lines, follow, service_tree
+    from spfed.client import PlatformClient
+    from spfed.model import ServiceState
+    from spfed.netns import Fabric
+    from spfed.topology.access import attach_customer, detach_customer
+    from spfed.topology.security import TopologySecurity
+
+    security = TopologySecurity.under(state.directory)
+    top = next(iter(state.operators.values()))
+    fabric = Fabric(prefix)
+    async with PlatformClient(
+        top.address,
+        node_id=top.id,
+        tls=security.client_tls(),
+        sign_in=security.sign_in(top.id, _CUSTOMER),
+    ) as client:
+        console.rule(f"[bold]2. Instantiate the three-operator chain through {top.id}")
+        op = await client.instantiate(_request())
+        record = await follow(client, op.service_id, console, operation_id=op.id)
+        if record.state is not ServiceState.ACTIVE:
+            for line in error_lines(record.error) if record.error else ["failed"]:
+                console.print(f"[red]{line}")
+            return 1
+        console.print(service_tree(record))
+        if not print_address_plan(console, record):
+            return 1
+
+        console.rule("[bold]3. Real packets: the customer's ingress to its egress")
+        accesses = await attach_customer(fabric, record)
+        try:
+            code = await _probe(console, record, accesses)
+        finally:
+            await detach_customer(fabric, accesses)
+
+        console.rule("[bold]4. Terminate")
+        term = await client.terminate(op.service_id, f"demo-terminate-{op.service_id}")
+        record = await follow(client, op.service_id, console, operation_id=term.id)
+        if record.state is not ServiceState.TERMINATED:
+            return 1
+    return code
+
+
+async def _probe(console: Console, record: ServiceRecord, accesses: list[CustomerAccess]) -> int:
+    from spfed.netns import ping, trace, udp_probe
+
+    ingress = next((a for a in accesses if a.address == INGRESS[1]), None)
+    egress = next((a for a in accesses if a.address == EGRESS[1]), None)
+    if ingress is None or egress is None:
+        console.print("[red]the customer's NAPs are not where the plan says")
+        return 1
+    console.print(
+        f"customer ingress {ingress.address} (namespace {ingress.namespace.name}),"
+        f" egress {egress.address} (namespace {egress.namespace.name})"
+    )
+    owners = dict(_port_owners(record))
+    pinged = await ping(ingress.namespace.name, egress.address, count=3, timeout_s=2.0)
+    console.print(f"ICMP echo {ingress.address} → {egress.address}: {pinged.received}/3 answered")
+    traced = await trace(ingress.namespace.name, egress.address, max_hops=8, timeout_s=2.0)
+    console.print("route, hop by hop (each function answers from its upstream port):")
+    for ttl, router in enumerate(traced.routers, start=1):
+        who = owners.get(router or "", ("?", "?"))
+        console.print(f"  {ttl}  {router or '*':<16} {who[1]:<10} at {who[0]}")
+    console.print(f"  {len(traced.routers) + 1}  {egress.address:<16} the customer's egress")
+    udp = await udp_probe(ingress.namespace.name, egress.namespace.name, egress.address, UDP_PORT)
+    console.print(f"UDP {ingress.address} → {egress.address}:{UDP_PORT}: {udp.delivered}/5 arrived")
+    ok = pinged.received == 3 and traced.reached and udp.delivered == 5
+    console.print("[green]packets cross the chain, in order" if ok else "[red]packets were lost")
+    return 0 if ok else 1
+
+
+def _port_owners(record: ServiceRecord) -> Iterator[tuple[str, tuple[str, str]]]:
+    """Each port address of the tree with (operator, function)."""
+    for part in record.parts:
+        for vnf in part.vnfs:
+            for unit in vnf.units:
+                for port in unit.ports:
+                    if port.address:
+                        address = str(ipaddress.ip_interface(port.address).ip)
+                        yield address, (record.operator, vnf.vnf_id)
+        if part.remote is not None:
+            yield from _port_owners(part.remote)
+
+
+def _request() -> InstantiateRequest:
+    from spfed.descriptors import load_files
+    from spfed.model import (
+        AddressConstraints,
+        DescriptorRef,
+        InstantiateRequest,
+        Nap,
+        ServiceDescriptors,
+    )
+    from spfed.topology import load_placement
+
+    files = load_files([EXAMPLES / "descriptors" / f for f in SERVICE_FILES], resolve=False)
+    nsd = files.find_nsd(DescriptorRef("eu.spfed.demo", "three-operator-chain", "1.0"))
+    assert nsd is not None
+    return InstantiateRequest(
+        request_id=f"demo-dataplane-{os.getpid()}-{time.time_ns()}",
+        name="three-operator chain for ACME",
+        descriptors=ServiceDescriptors(nsd=nsd, vnfds=files.vnfds),
+        placement=load_placement(EXAMPLES / "topologies" / "dataplane-placement.yaml"),
+        addressing=AddressConstraints(
+            ingresses=(Nap(INGRESS[0], f"{INGRESS[1]}/32"),),
+            egresses=(Nap(EGRESS[0], f"{EGRESS[1]}/32"),),
+        ),
+    )
