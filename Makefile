@@ -9,11 +9,12 @@ BUF    := node_modules/.bin/buf
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP     := $(VENV)/.dev-installed
 
-.PHONY: demo test lint format imports typecheck pytest proto buf-lint bench clean help
+.PHONY: demo demo-dataplane test lint format imports typecheck pytest proto buf-lint bench clean help
 
 help:
 	@echo "make demo   - run a 4-operator, 3-level federation end to end"
 	@echo "make test   - lint, import contracts, type checks and the whole test suite"
+	@echo "make demo-dataplane - real packets through a chain across 3 operators (needs root)"
 	@echo "make bench  - latency benchmarks: instantiate/terminate, token and TLS cost (prints figures)"
 	@echo "make proto  - regenerate spfed/api/v1 from proto/"
 
@@ -31,6 +32,10 @@ $(DEV_STAMP): pyproject.toml | $(PY)
 
 demo: $(RUNTIME_STAMP)
 	$(BIN)/spfed demo
+
+# Network namespaces, veth and VXLAN: run as root (sudo make demo-dataplane).
+demo-dataplane: $(RUNTIME_STAMP)
+	$(BIN)/spfed demo-dataplane
 
 test: $(DEV_STAMP)
 	$(MAKE) --no-print-directory lint imports typecheck pytest
@@ -76,6 +81,7 @@ bench: $(DEV_STAMP)
 	$(PY) -m benchmarks.auth
 	$(PY) -m benchmarks.catalogue
 	$(PY) -m benchmarks.wim_paths
+	$(PY) -m benchmarks.dataplane
 
 clean:
 	rm -rf build .spfed .mypy_cache .ruff_cache .pytest_cache
