@@ -31,7 +31,7 @@ from spfed.model import (
     ServiceState,
 )
 from spfed.netns import Fabric, inventory, ping, trace, udp_probe
-from spfed.topology.access import attach_customer, detach_customer
+from spfed.topology.access import CustomerAccess, attach_customer, detach_customer
 from tests.integration._federation import (
     DESCRIPTORS,
     Federation,
@@ -156,7 +156,7 @@ async def test_a_probe_crosses_every_function_of_a_three_operator_chain_in_order
 ) -> None:
     fed = await Federation.start(tmp_path, topology(prefix))
     fabric = Fabric(prefix)
-    accesses = []
+    accesses: list[CustomerAccess] = []
     try:
         async with fed.client("retail") as top:
             op = await top.instantiate(chain_request("e2e"))
@@ -196,6 +196,38 @@ async def test_a_probe_crosses_every_function_of_a_three_operator_chain_in_order
             kinds = {link.kind for link in namespace.links}
             assert "vxlan" not in kinds, left
             assert "bridge" not in kinds, left
+    finally:
+        await detach_customer(fabric, accesses)
+        await fed.stop()
+
+
+async def test_two_services_with_the_same_customer_addresses_never_reach_each_other(
+    tmp_path: Path, prefix: str
+) -> None:
+    fed = await Federation.start(tmp_path, topology(prefix))
+    fabric = Fabric(prefix)
+    accesses: list[CustomerAccess] = []
+    try:
+        records = []
+        async with fed.client("retail") as top:
+            for name in ("one", "two"):
+                op = await top.instantiate(chain_request(name))
+                record, _ = await settle(top, op.service_id)
+                assert record.state is ServiceState.ACTIVE, record.error
+                records.append(await top.get_service(record.id))
+        one, two = [await attach_customer(fabric, r) for r in records]
+        accesses = one + two
+        # the same NAP addresses on both: only the layer-2 domains tell them apart
+        assert sorted(a.address for a in one) == sorted(a.address for a in two)
+        in_one = next(a for a in one if a.address == INGRESS).namespace.name
+        out_one = next(a for a in one if a.address == EGRESS).namespace.name
+        out_two = next(a for a in two if a.address == EGRESS).namespace.name
+
+        ours = await udp_probe(in_one, out_one, EGRESS, 40_002)
+        assert ours.delivered == ours.sent == 5, ours
+        theirs = await udp_probe(in_one, out_two, EGRESS, 40_003, timeout_s=1.0)
+        assert theirs.sent == 5
+        assert theirs.delivered == 0, theirs
     finally:
         await detach_customer(fabric, accesses)
         await fed.stop()
