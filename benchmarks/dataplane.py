@@ -21,12 +21,11 @@ import os
 import platform
 import statistics
 import tempfile
-import time
-from dataclasses import replace
 from pathlib import Path
 
 import yaml
 
+from benchmarks._cycles import cycles
 from spfed.client import PlatformClient
 from spfed.descriptors import load_files
 from spfed.model import (
@@ -35,7 +34,6 @@ from spfed.model import (
     InstantiateRequest,
     Nap,
     ServiceDescriptors,
-    ServiceState,
 )
 from spfed.topology import down, load_placement, up
 from spfed.topology.security import TopologySecurity
@@ -60,24 +58,11 @@ def chain_request() -> InstantiateRequest:
     )
 
 
-async def _settle(
-    client: PlatformClient, service_id: str, after: int = 0
-) -> tuple[ServiceState | None, int]:
-    state = None
-    async for event in client.watch_service(service_id, after=after, until_settled=True):
-        after = event.sequence
-        if event.origin == ("retail",) and event.state is not None:
-            state = event.state
-    return state, after
-
-
 async def measure(dataplane: str, runs: int, warmup: int) -> tuple[list[float], list[float]]:
     """Create and delete latencies (ms) on the topology with ``dataplane``."""
     data = yaml.safe_load((EXAMPLES / "topologies" / "dataplane.yaml").read_text())
     data["dataplane"] = dataplane
     data["name"] = f"bench-{dataplane}"
-    create: list[float] = []
-    delete: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
         topology = Path(tmp) / "topologies" / "bench.yaml"
         topology.parent.mkdir()
@@ -93,23 +78,7 @@ async def measure(dataplane: str, runs: int, warmup: int) -> tuple[list[float], 
                 tls=security.client_tls(),
                 sign_in=security.sign_in(top.id, "acme"),
             ) as client:
-                request = chain_request()
-                for i in range(warmup + runs):
-                    began = time.perf_counter()
-                    op = await client.instantiate(replace(request, request_id=f"bench-{i}"))
-                    status, seen = await _settle(client, op.service_id)
-                    took = (time.perf_counter() - began) * 1000
-                    if status is not ServiceState.ACTIVE:
-                        raise SystemExit(f"{dataplane} run {i}: the chain ended {status}")
-                    began = time.perf_counter()
-                    await client.terminate(op.service_id, f"bench-t-{i}")
-                    status, _ = await _settle(client, op.service_id, seen)
-                    took_delete = (time.perf_counter() - began) * 1000
-                    if status is not ServiceState.TERMINATED:
-                        raise SystemExit(f"{dataplane} run {i}: deletion ended {status}")
-                    if i >= warmup:
-                        create.append(took)
-                        delete.append(took_delete)
+                create, delete = await cycles(client, chain_request(), runs, warmup)
         finally:
             await asyncio.to_thread(down, state)
     return create, delete

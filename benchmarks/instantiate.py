@@ -27,17 +27,17 @@ import platform
 import statistics
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from benchmarks._cycles import cycles
 from spfed.client import PlatformClient
 from spfed.config import parse_config
 from spfed.descriptors import load_files
-from spfed.model import DescriptorRef, InstantiateRequest, ServiceDescriptors, ServiceState
+from spfed.model import DescriptorRef, InstantiateRequest, ServiceDescriptors
 from spfed.node import Node
 from spfed.topology import down, load_placement, up
 from spfed.topology.security import TopologySecurity
@@ -144,42 +144,11 @@ def demo_request(request_id: str) -> InstantiateRequest:
     )
 
 
-async def _settle(
-    client: PlatformClient, service_id: str, after: int = 0
-) -> tuple[ServiceState | None, int]:
-    """Follow the service's events until the top node settles; its state and the last sequence."""
-    state = None
-    async for event in client.watch_service(service_id, after=after, until_settled=True):
-        after = event.sequence
-        if event.origin == ("retail",) and event.state is not None:
-            state = event.state
-    return state, after
-
-
 async def _measure(
     client: PlatformClient, runs: int, warmup: int
 ) -> tuple[list[float], list[float]]:
     """Instantiate then terminate the demo service ``warmup + runs`` times; latencies in ms."""
-    inst: list[float] = []
-    term: list[float] = []
-    request = demo_request("bench")
-    for i in range(warmup + runs):
-        started = time.perf_counter()
-        op = await client.instantiate(replace(request, request_id=f"bench-{i}"))
-        state, seen = await _settle(client, op.service_id)
-        took = (time.perf_counter() - started) * 1000
-        if state is not ServiceState.ACTIVE:
-            raise SystemExit(f"run {i}: service ended {state}")
-        started = time.perf_counter()
-        await client.terminate(op.service_id, f"bench-t-{i}")
-        state, _ = await _settle(client, op.service_id, seen)
-        took_t = (time.perf_counter() - started) * 1000
-        if state is not ServiceState.TERMINATED:
-            raise SystemExit(f"run {i}: termination ended {state}")
-        if i >= warmup:
-            inst.append(took)
-            term.append(took_t)
-    return inst, term
+    return await cycles(client, demo_request("bench"), runs, warmup)
 
 
 async def federation(runs: int, warmup: int) -> tuple[list[float], list[float]]:
