@@ -14,18 +14,21 @@ import grpc
 from capability_catalog import CataloguePublisher, Withdrawals
 from spfed.api.v1 import platform_service_pb2 as api
 from spfed.api.v1 import platform_service_pb2_grpc as api_grpc
+from spfed.api.v1 import slices_pb2 as slices_api
 from spfed.api.v1.descriptors_pb2 import DescriptorRef as DescriptorRefPb
 from spfed.errors import FieldViolation, InvalidArgument
-from spfed.lifecycle import ServiceLifecycle
+from spfed.lifecycle import ServiceLifecycle, SliceManager
 from spfed.model import DescriptorRef, OfferKind, Principal
 from spfed.wire import (
     catalogue_to_pb,
+    create_slice_request_from_pb,
     event_to_pb,
     instantiate_request_from_pb,
     operation_to_pb,
     ref_from_pb,
     service_to_pb,
     signed_catalogue_to_pb,
+    slice_to_pb,
 )
 from spfed.wire.catalogue import OFFER_KINDS
 
@@ -68,8 +71,10 @@ class PlatformServicer(api_grpc.PlatformServiceServicer):
         catalogue: CataloguePublisher,
         withdrawals: Withdrawals,
         principal: Callable[[], Principal],
+        slices: SliceManager,
     ) -> None:
         self._lifecycle = lifecycle
+        self._slices = slices
         self._catalogue = catalogue
         self._withdrawals = withdrawals
         self._principal = principal
@@ -157,3 +162,29 @@ class PlatformServicer(api_grpc.PlatformServiceServicer):
     ) -> api.GetOperationResponse:
         op = await self._lifecycle.get_operation(self._principal(), request.operation_id)
         return api.GetOperationResponse(operation=operation_to_pb(op, self._node))
+
+    async def CreateSlice(
+        self, request: slices_api.CreateSliceRequest, context: Context
+    ) -> slices_api.CreateSliceResponse:
+        record = await self._slices.create(self._principal(), create_slice_request_from_pb(request))
+        return slices_api.CreateSliceResponse(slice=slice_to_pb(record, self._node))
+
+    async def GetSlice(
+        self, request: slices_api.GetSliceRequest, context: Context
+    ) -> slices_api.GetSliceResponse:
+        record = await self._slices.get(self._principal(), request.slice_id)
+        return slices_api.GetSliceResponse(slice=slice_to_pb(record, self._node))
+
+    async def ListSlices(
+        self, request: slices_api.ListSlicesRequest, context: Context
+    ) -> slices_api.ListSlicesResponse:
+        records = await self._slices.list_slices(
+            self._principal(), include_inactive=request.include_inactive
+        )
+        return slices_api.ListSlicesResponse(slices=[slice_to_pb(r, self._node) for r in records])
+
+    async def DeleteSlice(
+        self, request: slices_api.DeleteSliceRequest, context: Context
+    ) -> slices_api.DeleteSliceResponse:
+        record = await self._slices.delete(self._principal(), request.slice_id)
+        return slices_api.DeleteSliceResponse(slice=slice_to_pb(record, self._node))

@@ -32,12 +32,14 @@ from spfed.api.v1 import gatekeeper_pb2 as gk
 from spfed.api.v1 import gatekeeper_pb2_grpc as gk_grpc
 from spfed.api.v1 import platform_service_pb2 as api
 from spfed.api.v1 import platform_service_pb2_grpc as api_grpc
+from spfed.api.v1 import slices_pb2 as slices_api
 from spfed.credentials import Credential, SignIn, TokenKeeper
 from spfed.errors import SpfedError
 from spfed.model import (
     Account,
     AccountKind,
     Catalogue,
+    CreateSliceRequest,
     DescriptorRef,
     InstantiateRequest,
     IssuedToken,
@@ -48,11 +50,13 @@ from spfed.model import (
     ServiceEvent,
     ServiceRecord,
     SignedCatalogue,
+    SliceRecord,
 )
 from spfed.tls import ClientTls
 from spfed.wire import (
     account_from_pb,
     catalogue_from_pb,
+    create_slice_request_to_pb,
     error_from_rpc,
     event_from_pb,
     instantiate_request_to_pb,
@@ -63,6 +67,7 @@ from spfed.wire import (
     role_to_pb,
     service_from_pb,
     signed_catalogue_from_pb,
+    slice_from_pb,
 )
 from spfed.wire.catalogue import OFFER_KINDS
 
@@ -382,3 +387,27 @@ class PlatformClient:
             self._stub.GetOperation, api.GetOperationRequest(operation_id=operation_id)
         )
         return operation_from_pb(resp.operation)
+
+    async def create_slice(self, request: CreateSliceRequest) -> SliceRecord:
+        """Start creating a slice; it comes back in CREATING (idempotent per request id)."""
+        resp = await self._unary(self._stub.CreateSlice, create_slice_request_to_pb(request))
+        return slice_from_pb(resp.slice)
+
+    async def get_slice(self, slice_id: str) -> SliceRecord:
+        """One slice."""
+        resp = await self._unary(self._stub.GetSlice, slices_api.GetSliceRequest(slice_id=slice_id))
+        return slice_from_pb(resp.slice)
+
+    async def list_slices(self, *, include_inactive: bool = False) -> list[SliceRecord]:
+        """The caller's slices, newest first."""
+        resp = await self._unary(
+            self._stub.ListSlices, slices_api.ListSlicesRequest(include_inactive=include_inactive)
+        )
+        return [slice_from_pb(s) for s in resp.slices]
+
+    async def delete_slice(self, slice_id: str) -> SliceRecord:
+        """Start deleting a slice (idempotent)."""
+        resp = await self._unary(
+            self._stub.DeleteSlice, slices_api.DeleteSliceRequest(slice_id=slice_id)
+        )
+        return slice_from_pb(resp.slice)

@@ -47,7 +47,7 @@ from spfed.descriptors import DescriptorSet, load_files
 from spfed.engine import load_plugins
 from spfed.errors import FailedPrecondition, InvalidArgument
 from spfed.gatekeeper import Gatekeeper
-from spfed.lifecycle import EventLog, NodeRuntime, ServiceBlocks, ServiceLifecycle
+from spfed.lifecycle import EventLog, NodeRuntime, ServiceBlocks, ServiceLifecycle, SliceManager
 from spfed.model import BorderPoint, Catalogue, DescriptorRef, Price, RegionSla, WimService
 from spfed.server import ApiServer
 from spfed.storage import (
@@ -58,6 +58,7 @@ from spfed.storage import (
     HandleStore,
     PopStateTable,
     ServiceStore,
+    SliceStore,
     WimConnectivityStore,
     WithdrawalStore,
 )
@@ -149,6 +150,7 @@ class Node:
         self._server: ApiServer | None = None
         self._gatekeeper: Gatekeeper | None = None
         self.lifecycle: ServiceLifecycle | None = None
+        self.slices: SliceManager | None = None
         self.withdrawals: Withdrawals | None = None
 
     @classmethod
@@ -280,14 +282,16 @@ class Node:
             wim=wim,
         )
         self.lifecycle = ServiceLifecycle(runtime)
+        self.slices = SliceManager(self.lifecycle, SliceStore(db))
         self.withdrawals = withdrawals
-        servicer = PlatformServicer(self.lifecycle, publisher, withdrawals, CALLER.get)
+        servicer = PlatformServicer(self.lifecycle, publisher, withdrawals, CALLER.get, self.slices)
         self._server = ApiServer(
             servicer, GatekeeperServicer(gatekeeper), config.id, gatekeeper.authenticate
         )
         self.address = self._server.bind(config.server.listen, server_tls)
         await self._server.start()
         recovered = await self.lifecycle.recover()
+        recovered += await self.slices.recover()
         if config.server.ready_file:
             await asyncio.to_thread(Path(config.server.ready_file).write_text, self.address + "\n")
         log.info(
@@ -337,6 +341,8 @@ class Node:
             self._events.close()
         if self._server is not None:
             await self._server.stop(grace)
+        if self.slices is not None:
+            await self.slices.shutdown()
         if self.lifecycle is not None:
             await self.lifecycle.shutdown(grace)
         await self._release()

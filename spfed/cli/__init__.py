@@ -20,6 +20,7 @@ _COMMANDS = {
     "validate": ("spfed.cli.validate", "validate", "Validate NSD/VNFD/NST files offline."),
     "serve": ("spfed.cli.serve", "serve", "Run one node (one operator's service platform)."),
     "service": ("spfed.cli.service", "service", "Instantiate, list, show, watch, terminate."),
+    "slice": ("spfed.cli.slice", "slice_group", "Create, list, show and delete network slices."),
     "catalogue": ("spfed.cli.catalogue", "catalogue", "Show a node's published catalogue."),
     "topology": ("spfed.cli.topology", "topology", "Bring a multi-operator topology up or down."),
     "demo": ("spfed.cli.demo", "demo", "Run the end-to-end demo on a 4-operator topology."),

@@ -11,6 +11,7 @@ from spfed.lifecycle.events import EventLog
 from spfed.lifecycle.instantiate import INSTANTIATE, instantiate_tasks
 from spfed.lifecycle.lifecycle import ServiceLifecycle
 from spfed.lifecycle.runtime import NodeRuntime
+from spfed.lifecycle.slices import SliceManager
 from spfed.lifecycle.terminate import TERMINATE, terminate_tasks
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "NodeRuntime",
     "ServiceBlocks",
     "ServiceLifecycle",
+    "SliceManager",
     "TerminateContext",
     "instantiate_tasks",
     "terminate_tasks",

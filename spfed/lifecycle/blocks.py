@@ -172,6 +172,31 @@ class ServiceBlocks:
                 raise
             return ServiceSpace("", vnis, str(macs), "", cfg.mtu)
 
+    async def allocate_link(self, owner: str, *, ip_version: int = 4) -> tuple[str, int]:
+        """A transit subnet (/31, or /127 for IPv6) from the slice pool and one VNI, for
+        ``owner`` (one owner per link), stored before they are returned;
+        ``release(owner)`` frees them.
+
+        Raises:
+            ResourceExhausted: the slice pool or the VNI pool is dry; names the pool.
+                Nothing of ``owner``'s is left allocated.
+        """
+        async with self._lock:
+            pool, _ = self._blocks[(Purpose.SLICE, 6 if ip_version == 6 else 4)]
+            try:
+                block = pool.allocate(pool.prefix.max_prefixlen - 1, owner)
+                vni = self._vnis.allocate(1, owner)
+                await self._store.add(
+                    [
+                        StoredAllocation(pool.name, str(block), owner, "slice link"),
+                        StoredAllocation(VNI_POOL, str(vni), owner, "slice link VNI"),
+                    ]
+                )
+            except BaseException:
+                self._forget(owner)
+                raise
+            return str(block), vni.first
+
     def holder_of(self, address: str) -> str:
         """The node's address pool an address lies in ("" for none)."""
         try:

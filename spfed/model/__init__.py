@@ -76,10 +76,15 @@ from spfed.model.services import (
     VnfRecord,
 )
 from spfed.model.slices import (
+    CreateSliceRequest,
     SliceAccessPoint,
     SliceLink,
     SliceLinkPoint,
+    SliceLinkRecord,
+    SliceRecord,
+    SliceState,
     SliceSubnet,
+    SliceSubnetRecord,
     SliceTemplate,
 )
 
@@ -97,6 +102,7 @@ __all__ = [
     "ConnectionPoint",
     "ConnectionPointType",
     "ConnectivityType",
+    "CreateSliceRequest",
     "DeploymentUnit",
     "DescriptorRef",
     "Dialect",
@@ -140,7 +146,11 @@ __all__ = [
     "SliceAccessPoint",
     "SliceLink",
     "SliceLinkPoint",
+    "SliceLinkRecord",
+    "SliceRecord",
+    "SliceState",
     "SliceSubnet",
+    "SliceSubnetRecord",
     "SliceTemplate",
     "TaskProgress",
     "TaskState",

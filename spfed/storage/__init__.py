@@ -12,6 +12,7 @@ from spfed.storage.database import Database
 from spfed.storage.handles import HandleStore, StoredHandle
 from spfed.storage.pop_state import PopStateTable
 from spfed.storage.services import NewOperation, RequestMatch, ServiceStore, StoredRun
+from spfed.storage.slices import SliceHold, SliceStore
 from spfed.storage.wim import (
     StoredConnectivity,
     StoredEndpoint,
@@ -29,6 +30,8 @@ __all__ = [
     "PopStateTable",
     "RequestMatch",
     "ServiceStore",
+    "SliceHold",
+    "SliceStore",
     "StoredAllocation",
     "StoredConnectivity",
     "StoredEndpoint",

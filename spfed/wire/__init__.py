@@ -38,6 +38,14 @@ from spfed.wire.services import (
     service_from_pb,
     service_to_pb,
 )
+from spfed.wire.slices import (
+    create_slice_request_from_pb,
+    create_slice_request_to_pb,
+    slice_from_pb,
+    slice_template_from_pb,
+    slice_template_to_pb,
+    slice_to_pb,
+)
 from spfed.wire.status import (
     error_from_rpc,
     error_from_status,
@@ -53,6 +61,8 @@ __all__ = [
     "catalogue_from_pb",
     "catalogue_payload",
     "catalogue_to_pb",
+    "create_slice_request_from_pb",
+    "create_slice_request_to_pb",
     "error_from_rpc",
     "error_from_status",
     "error_status_from_pb",
@@ -76,6 +86,10 @@ __all__ = [
     "service_to_pb",
     "signed_catalogue_from_pb",
     "signed_catalogue_to_pb",
+    "slice_from_pb",
+    "slice_template_from_pb",
+    "slice_template_to_pb",
+    "slice_to_pb",
     "status_from_error",
     "vnfd_from_pb",
     "vnfd_to_pb",

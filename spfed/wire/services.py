@@ -56,6 +56,7 @@ __all__ = [
     "operation_to_pb",
     "service_from_pb",
     "service_to_pb",
+    "time_from_pb",
     "timestamp_to_pb",
 ]
 
@@ -119,7 +120,8 @@ def timestamp_to_pb(moment: datetime) -> timestamp_pb2.Timestamp:
     return stamp
 
 
-def _time_from_pb(stamp: timestamp_pb2.Timestamp) -> datetime:
+def time_from_pb(stamp: timestamp_pb2.Timestamp) -> datetime:
+    """The UTC moment of a timestamp."""
     return stamp.ToDatetime(tzinfo=UTC)
 
 
@@ -388,8 +390,8 @@ def service_from_pb(msg: pb.Service) -> ServiceRecord:
         operator=msg.operator,
         owner=msg.owner,
         request_id=msg.request_id,
-        create_time=_time_from_pb(msg.create_time),
-        update_time=_time_from_pb(msg.update_time),
+        create_time=time_from_pb(msg.create_time),
+        update_time=time_from_pb(msg.update_time),
         address_space=msg.address_space,
         constraints=_constraints_from_pb(msg.constraints),
         assignments=_assignments_from_pb(msg.assignments),
@@ -439,8 +441,8 @@ def operation_from_pb(msg: pb.Operation) -> Operation:
         kind=OPERATION_KINDS.from_pb(msg.kind),
         service_id=msg.service_id,
         state=OPERATION_STATES.from_pb(msg.state),
-        create_time=_time_from_pb(msg.create_time),
-        update_time=_time_from_pb(msg.update_time),
+        create_time=time_from_pb(msg.create_time),
+        update_time=time_from_pb(msg.update_time),
         error=error_status_from_pb(msg.error) if msg.HasField("error") else None,
         tasks=tuple(
             TaskProgress(
@@ -478,7 +480,7 @@ def event_from_pb(msg: pb.ServiceEvent) -> ServiceEvent:
         sequence=msg.sequence,
         service_id=msg.service_id,
         operation_id=msg.operation_id,
-        time=_time_from_pb(msg.time),
+        time=time_from_pb(msg.time),
         origin=tuple(msg.origin),
         kind=EVENT_KINDS.from_pb(msg.kind),
         task=msg.task,

@@ -11,15 +11,20 @@ egress through every function, in order, and terminate leaves nothing behind.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from spfed.client import PlatformClient
+from spfed.descriptors import load_files, parse_document
 from spfed.model import (
     AddressConstraints,
+    CreateSliceRequest,
     DescriptorRef,
     InstantiateRequest,
     Nap,
@@ -29,6 +34,9 @@ from spfed.model import (
     ServiceDescriptors,
     ServiceRecord,
     ServiceState,
+    SliceRecord,
+    SliceState,
+    SliceTemplate,
 )
 from spfed.netns import Fabric, inventory, ping, trace, udp_probe
 from spfed.topology.access import CustomerAccess, attach_customer, detach_customer
@@ -228,6 +236,92 @@ async def test_two_services_with_the_same_customer_addresses_never_reach_each_ot
         theirs = await udp_probe(in_one, out_two, EGRESS, 40_003, timeout_s=1.0)
         assert theirs.sent == 5
         assert theirs.delivered == 0, theirs
+    finally:
+        await detach_customer(fabric, accesses)
+        await fed.stop()
+
+
+# --- a slice across the three operators ---------------------------------------------------
+
+SLICES = DESCRIPTORS.parent / "slices"
+
+
+def three_operator_slice(request_id: str) -> CreateSliceRequest:
+    """Three one-function services (retail, wholesale-us, wholesale-eu) joined by two links."""
+    files = load_files([SLICES, DESCRIPTORS], resolve=False)
+    nst = parse_document(yaml.safe_load((SLICES / "nst-three-operators.yml").read_text()))
+    assert isinstance(nst, SliceTemplate)
+    return CreateSliceRequest(
+        request_id=request_id,
+        template=nst,
+        nsds=tuple(n for n in files.nsds if n.ref.name.endswith("-hop")),
+        vnfds=tuple(v for v in files.vnfds if v.ref.name in ("firewall", "dpi", "nat")),
+        placement={
+            "fw": PlacementConstraints(default_region="nl"),
+            "dpi": PlacementConstraints(default_region="us"),
+            "nat": PlacementConstraints(default_region="de"),
+        },
+    )
+
+
+async def slice_settled(client: PlatformClient, slice_id: str) -> SliceRecord:
+    """The slice once it is no longer CREATING or DELETING (at most 60 s)."""
+    for _ in range(600):
+        record = await client.get_slice(slice_id)
+        if record.state not in (SliceState.CREATING, SliceState.DELETING):
+            return record
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"slice {slice_id} did not settle: {record.state}")
+
+
+async def test_a_slice_across_three_operators_carries_packets_and_deletes_whole(
+    tmp_path: Path, prefix: str
+) -> None:
+    fed = await Federation.start(tmp_path, topology(prefix))
+    fabric = Fabric(prefix)
+    accesses: list[CustomerAccess] = []
+    try:
+        async with fed.client("retail") as top:
+            created = await top.create_slice(three_operator_slice("slice-e2e"))
+            made = await slice_settled(top, created.id)
+            assert made.state is SliceState.ACTIVE, made.error
+            services = {s.subnet_id: await top.get_service(s.service_id) for s in made.subnets}
+            # each slice link crosses the WAN: booked on retail's WIM between its ends
+            for link in made.links:
+                assert link.connectivity_ids, link
+            for record in services.values():
+                accesses += await attach_customer(fabric, record)
+            ingress = next(a for a in accesses if a.address == INGRESS)
+            egress = next(a for a in accesses if a.address == EGRESS)
+
+            pinged = await ping(ingress.namespace.name, EGRESS, count=3, timeout_s=2.0)
+            assert pinged.received == 3, pinged
+            traced = await trace(ingress.namespace.name, EGRESS, max_hops=8, timeout_s=2.0)
+            assert traced.reached, traced
+            assert traced.routers == (
+                address_on(services["fw"], "vnf_fw", "in"),
+                address_on(services["dpi"], "vnf_dpi", "in"),
+                address_on(services["nat"], "vnf_nat", "in"),
+            ), traced
+            probe = await udp_probe(ingress.namespace.name, egress.namespace.name, EGRESS, 40_004)
+            assert probe.delivered == probe.sent == 5, probe
+
+            await detach_customer(fabric, accesses)
+            accesses = []
+            await top.delete_slice(made.id)
+            deleted = await slice_settled(top, made.id)
+            assert deleted.state is SliceState.DELETED, deleted.error
+            for record in services.values():
+                assert (await top.get_service(record.id)).state is ServiceState.TERMINATED
+        for op_id in fed.nodes:
+            lifecycle = fed.nodes[op_id].lifecycle
+            assert lifecycle is not None
+            assert lifecycle.rt.wim is not None
+            assert lifecycle.rt.wim.connectivity_ids("") == []
+        left = await inventory(prefix)
+        for namespace in left.namespaces:
+            assert "vnf" not in namespace.name, left
+            assert not {"vxlan", "bridge"} & {link.kind for link in namespace.links}, left
     finally:
         await detach_customer(fabric, accesses)
         await fed.stop()

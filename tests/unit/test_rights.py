@@ -34,6 +34,10 @@ def test_what_each_role_may_call() -> None:
         "WatchService",
         "TerminateService",
         "GetOperation",
+        "CreateSlice",
+        "GetSlice",
+        "ListSlices",
+        "DeleteSlice",
         "IssueToken",
     }
     assert callable_by(Role.CUSTOMER) == services

@@ -25,57 +25,58 @@ _sym_db = _symbol_database.Default()
 from spfed.api.v1 import catalogue_pb2 as spfed_dot_v1_dot_catalogue__pb2
 from spfed.api.v1 import descriptors_pb2 as spfed_dot_v1_dot_descriptors__pb2
 from spfed.api.v1 import services_pb2 as spfed_dot_v1_dot_services__pb2
+from spfed.api.v1 import slices_pb2 as spfed_dot_v1_dot_slices__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fspfed/v1/platform_service.proto\x12\x08spfed.v1\x1a\x18spfed/v1/catalogue.proto\x1a\x1aspfed/v1/descriptors.proto\x1a\x17spfed/v1/services.proto\"\x15\n\x13GetCatalogueRequest\"i\n\x14GetCatalogueResponse\x12&\n\tcatalogue\x18\x01 \x01(\x0b\x32\x13.spfed.v1.Catalogue\x12)\n\x06signed\x18\x02 \x01(\x0b\x32\x19.spfed.v1.SignedCatalogue\".\n\x15WatchCatalogueRequest\x12\x15\n\rafter_version\x18\x01 \x01(\x04\"k\n\x16WatchCatalogueResponse\x12&\n\tcatalogue\x18\x01 \x01(\x0b\x32\x13.spfed.v1.Catalogue\x12)\n\x06signed\x18\x02 \x01(\x0b\x32\x19.spfed.v1.SignedCatalogue\"f\n\x14WithdrawOfferRequest\x12!\n\x04kind\x18\x01 \x01(\x0e\x32\x13.spfed.v1.OfferKind\x12+\n\ndescriptor\x18\x02 \x01(\x0b\x32\x17.spfed.v1.DescriptorRef\"?\n\x15WithdrawOfferResponse\x12&\n\tcatalogue\x18\x01 \x01(\x0b\x32\x13.spfed.v1.Catalogue\"e\n\x13RestoreOfferRequest\x12!\n\x04kind\x18\x01 \x01(\x0e\x32\x13.spfed.v1.OfferKind\x12+\n\ndescriptor\x18\x02 \x01(\x0b\x32\x17.spfed.v1.DescriptorRef\">\n\x14RestoreOfferResponse\x12&\n\tcatalogue\x18\x01 \x01(\x0b\x32\x13.spfed.v1.Catalogue\"\x8b\x02\n\x19InstantiateServiceRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x33\n\x0b\x64\x65scriptors\x18\x03 \x01(\x0b\x32\x1c.spfed.v1.ServiceDescriptorsH\x00\x12(\n\x05offer\x18\x04 \x01(\x0b\x32\x17.spfed.v1.DescriptorRefH\x00\x12\x31\n\tplacement\x18\x05 \x01(\x0b\x32\x1e.spfed.v1.PlacementConstraints\x12\x30\n\naddressing\x18\x06 \x01(\x0b\x32\x1c.spfed.v1.AddressConstraintsB\x08\n\x06source\"D\n\x1aInstantiateServiceResponse\x12&\n\toperation\x18\x01 \x01(\x0b\x32\x13.spfed.v1.Operation\"\'\n\x11GetServiceRequest\x12\x12\n\nservice_id\x18\x01 \x01(\t\"8\n\x12GetServiceResponse\x12\"\n\x07service\x18\x01 \x01(\x0b\x32\x11.spfed.v1.Service\"V\n\x13ListServicesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\r\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x18\n\x10include_inactive\x18\x03 \x01(\x08\"T\n\x14ListServicesResponse\x12#\n\x08services\x18\x01 \x03(\x0b\x32\x11.spfed.v1.Service\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x7f\n\x13WatchServiceRequest\x12\x12\n\nservice_id\x18\x01 \x01(\t\x12\x16\n\x0e\x61\x66ter_sequence\x18\x02 \x01(\x04\x12\x15\n\runtil_settled\x18\x03 \x01(\x08\x12%\n\x06\x64\x65tail\x18\x04 \x01(\x0e\x32\x15.spfed.v1.EventDetail\"=\n\x14WatchServiceResponse\x12%\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x16.spfed.v1.ServiceEvent\"A\n\x17TerminateServiceRequest\x12\x12\n\nservice_id\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"B\n\x18TerminateServiceResponse\x12&\n\toperation\x18\x01 \x01(\x0b\x32\x13.spfed.v1.Operation\"+\n\x13GetOperationRequest\x12\x14\n\x0coperation_id\x18\x01 \x01(\t\">\n\x14GetOperationResponse\x12&\n\toperation\x18\x01 \x01(\x0b\x32\x13.spfed.v1.Operation*^\n\x0b\x45ventDetail\x12\x1c\n\x18\x45VENT_DETAIL_UNSPECIFIED\x10\x00\x12\x14\n\x10\x45VENT_DETAIL_ALL\x10\x01\x12\x1b\n\x17\x45VENT_DETAIL_MILESTONES\x10\x02\x32\xcc\x06\n\x0fPlatformService\x12M\n\x0cGetCatalogue\x12\x1d.spfed.v1.GetCatalogueRequest\x1a\x1e.spfed.v1.GetCatalogueResponse\x12U\n\x0eWatchCatalogue\x12\x1f.spfed.v1.WatchCatalogueRequest\x1a .spfed.v1.WatchCatalogueResponse0\x01\x12_\n\x12InstantiateService\x12#.spfed.v1.InstantiateServiceRequest\x1a$.spfed.v1.InstantiateServiceResponse\x12G\n\nGetService\x12\x1b.spfed.v1.GetServiceRequest\x1a\x1c.spfed.v1.GetServiceResponse\x12M\n\x0cListServices\x12\x1d.spfed.v1.ListServicesRequest\x1a\x1e.spfed.v1.ListServicesResponse\x12O\n\x0cWatchService\x12\x1d.spfed.v1.WatchServiceRequest\x1a\x1e.spfed.v1.WatchServiceResponse0\x01\x12Y\n\x10TerminateService\x12!.spfed.v1.TerminateServiceRequest\x1a\".spfed.v1.TerminateServiceResponse\x12M\n\x0cGetOperation\x12\x1d.spfed.v1.GetOperationRequest\x1a\x1e.spfed.v1.GetOperationResponse\x12P\n\rWithdrawOffer\x12\x1e.spfed.v1.WithdrawOfferRequest\x1a\x1f.spfed.v1.WithdrawOfferResponse\x12M\n\x0cRestoreOffer\x12\x1d.spfed.v1.RestoreOfferRequest\x1a\x1e.spfed.v1.RestoreOfferResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fspfed/v1/platform_service.proto\x12\x08spfed.v1\x1a\x18spfed/v1/catalogue.proto\x1a\x1aspfed/v1/descriptors.proto\x1a\x17spfed/v1/services.proto\x1a\x15spfed/v1/slices.proto\"\x15\n\x13GetCatalogueRequest\"i\n\x14GetCatalogueResponse\x12&\n\tcatalogue\x18\x01 \x01(\x0b\x32\x13.spfed.v1.Catalogue\x12)\n\x06signed\x18\x02 \x01(\x0b\x32\x19.spfed.v1.SignedCatalogue\".\n\x15WatchCatalogueRequest\x12\x15\n\rafter_version\x18\x01 \x01(\x04\"k\n\x16WatchCatalogueResponse\x12&\n\tcatalogue\x18\x01 \x01(\x0b\x32\x13.spfed.v1.Catalogue\x12)\n\x06signed\x18\x02 \x01(\x0b\x32\x19.spfed.v1.SignedCatalogue\"f\n\x14WithdrawOfferRequest\x12!\n\x04kind\x18\x01 \x01(\x0e\x32\x13.spfed.v1.OfferKind\x12+\n\ndescriptor\x18\x02 \x01(\x0b\x32\x17.spfed.v1.DescriptorRef\"?\n\x15WithdrawOfferResponse\x12&\n\tcatalogue\x18\x01 \x01(\x0b\x32\x13.spfed.v1.Catalogue\"e\n\x13RestoreOfferRequest\x12!\n\x04kind\x18\x01 \x01(\x0e\x32\x13.spfed.v1.OfferKind\x12+\n\ndescriptor\x18\x02 \x01(\x0b\x32\x17.spfed.v1.DescriptorRef\">\n\x14RestoreOfferResponse\x12&\n\tcatalogue\x18\x01 \x01(\x0b\x32\x13.spfed.v1.Catalogue\"\x8b\x02\n\x19InstantiateServiceRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x33\n\x0b\x64\x65scriptors\x18\x03 \x01(\x0b\x32\x1c.spfed.v1.ServiceDescriptorsH\x00\x12(\n\x05offer\x18\x04 \x01(\x0b\x32\x17.spfed.v1.DescriptorRefH\x00\x12\x31\n\tplacement\x18\x05 \x01(\x0b\x32\x1e.spfed.v1.PlacementConstraints\x12\x30\n\naddressing\x18\x06 \x01(\x0b\x32\x1c.spfed.v1.AddressConstraintsB\x08\n\x06source\"D\n\x1aInstantiateServiceResponse\x12&\n\toperation\x18\x01 \x01(\x0b\x32\x13.spfed.v1.Operation\"\'\n\x11GetServiceRequest\x12\x12\n\nservice_id\x18\x01 \x01(\t\"8\n\x12GetServiceResponse\x12\"\n\x07service\x18\x01 \x01(\x0b\x32\x11.spfed.v1.Service\"V\n\x13ListServicesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\r\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x18\n\x10include_inactive\x18\x03 \x01(\x08\"T\n\x14ListServicesResponse\x12#\n\x08services\x18\x01 \x03(\x0b\x32\x11.spfed.v1.Service\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x7f\n\x13WatchServiceRequest\x12\x12\n\nservice_id\x18\x01 \x01(\t\x12\x16\n\x0e\x61\x66ter_sequence\x18\x02 \x01(\x04\x12\x15\n\runtil_settled\x18\x03 \x01(\x08\x12%\n\x06\x64\x65tail\x18\x04 \x01(\x0e\x32\x15.spfed.v1.EventDetail\"=\n\x14WatchServiceResponse\x12%\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x16.spfed.v1.ServiceEvent\"A\n\x17TerminateServiceRequest\x12\x12\n\nservice_id\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"B\n\x18TerminateServiceResponse\x12&\n\toperation\x18\x01 \x01(\x0b\x32\x13.spfed.v1.Operation\"+\n\x13GetOperationRequest\x12\x14\n\x0coperation_id\x18\x01 \x01(\t\">\n\x14GetOperationResponse\x12&\n\toperation\x18\x01 \x01(\x0b\x32\x13.spfed.v1.Operation*^\n\x0b\x45ventDetail\x12\x1c\n\x18\x45VENT_DETAIL_UNSPECIFIED\x10\x00\x12\x14\n\x10\x45VENT_DETAIL_ALL\x10\x01\x12\x1b\n\x17\x45VENT_DETAIL_MILESTONES\x10\x02\x32\xf0\x08\n\x0fPlatformService\x12M\n\x0cGetCatalogue\x12\x1d.spfed.v1.GetCatalogueRequest\x1a\x1e.spfed.v1.GetCatalogueResponse\x12U\n\x0eWatchCatalogue\x12\x1f.spfed.v1.WatchCatalogueRequest\x1a .spfed.v1.WatchCatalogueResponse0\x01\x12_\n\x12InstantiateService\x12#.spfed.v1.InstantiateServiceRequest\x1a$.spfed.v1.InstantiateServiceResponse\x12G\n\nGetService\x12\x1b.spfed.v1.GetServiceRequest\x1a\x1c.spfed.v1.GetServiceResponse\x12M\n\x0cListServices\x12\x1d.spfed.v1.ListServicesRequest\x1a\x1e.spfed.v1.ListServicesResponse\x12O\n\x0cWatchService\x12\x1d.spfed.v1.WatchServiceRequest\x1a\x1e.spfed.v1.WatchServiceResponse0\x01\x12Y\n\x10TerminateService\x12!.spfed.v1.TerminateServiceRequest\x1a\".spfed.v1.TerminateServiceResponse\x12M\n\x0cGetOperation\x12\x1d.spfed.v1.GetOperationRequest\x1a\x1e.spfed.v1.GetOperationResponse\x12P\n\rWithdrawOffer\x12\x1e.spfed.v1.WithdrawOfferRequest\x1a\x1f.spfed.v1.WithdrawOfferResponse\x12M\n\x0cRestoreOffer\x12\x1d.spfed.v1.RestoreOfferRequest\x1a\x1e.spfed.v1.RestoreOfferResponse\x12J\n\x0b\x43reateSlice\x12\x1c.spfed.v1.CreateSliceRequest\x1a\x1d.spfed.v1.CreateSliceResponse\x12\x41\n\x08GetSlice\x12\x19.spfed.v1.GetSliceRequest\x1a\x1a.spfed.v1.GetSliceResponse\x12G\n\nListSlices\x12\x1b.spfed.v1.ListSlicesRequest\x1a\x1c.spfed.v1.ListSlicesResponse\x12J\n\x0b\x44\x65leteSlice\x12\x1c.spfed.v1.DeleteSliceRequest\x1a\x1d.spfed.v1.DeleteSliceResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'spfed.v1.platform_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_EVENTDETAIL']._serialized_start=1796
-  _globals['_EVENTDETAIL']._serialized_end=1890
-  _globals['_GETCATALOGUEREQUEST']._serialized_start=124
-  _globals['_GETCATALOGUEREQUEST']._serialized_end=145
-  _globals['_GETCATALOGUERESPONSE']._serialized_start=147
-  _globals['_GETCATALOGUERESPONSE']._serialized_end=252
-  _globals['_WATCHCATALOGUEREQUEST']._serialized_start=254
-  _globals['_WATCHCATALOGUEREQUEST']._serialized_end=300
-  _globals['_WATCHCATALOGUERESPONSE']._serialized_start=302
-  _globals['_WATCHCATALOGUERESPONSE']._serialized_end=409
-  _globals['_WITHDRAWOFFERREQUEST']._serialized_start=411
-  _globals['_WITHDRAWOFFERREQUEST']._serialized_end=513
-  _globals['_WITHDRAWOFFERRESPONSE']._serialized_start=515
-  _globals['_WITHDRAWOFFERRESPONSE']._serialized_end=578
-  _globals['_RESTOREOFFERREQUEST']._serialized_start=580
-  _globals['_RESTOREOFFERREQUEST']._serialized_end=681
-  _globals['_RESTOREOFFERRESPONSE']._serialized_start=683
-  _globals['_RESTOREOFFERRESPONSE']._serialized_end=745
-  _globals['_INSTANTIATESERVICEREQUEST']._serialized_start=748
-  _globals['_INSTANTIATESERVICEREQUEST']._serialized_end=1015
-  _globals['_INSTANTIATESERVICERESPONSE']._serialized_start=1017
-  _globals['_INSTANTIATESERVICERESPONSE']._serialized_end=1085
-  _globals['_GETSERVICEREQUEST']._serialized_start=1087
-  _globals['_GETSERVICEREQUEST']._serialized_end=1126
-  _globals['_GETSERVICERESPONSE']._serialized_start=1128
-  _globals['_GETSERVICERESPONSE']._serialized_end=1184
-  _globals['_LISTSERVICESREQUEST']._serialized_start=1186
-  _globals['_LISTSERVICESREQUEST']._serialized_end=1272
-  _globals['_LISTSERVICESRESPONSE']._serialized_start=1274
-  _globals['_LISTSERVICESRESPONSE']._serialized_end=1358
-  _globals['_WATCHSERVICEREQUEST']._serialized_start=1360
-  _globals['_WATCHSERVICEREQUEST']._serialized_end=1487
-  _globals['_WATCHSERVICERESPONSE']._serialized_start=1489
-  _globals['_WATCHSERVICERESPONSE']._serialized_end=1550
-  _globals['_TERMINATESERVICEREQUEST']._serialized_start=1552
-  _globals['_TERMINATESERVICEREQUEST']._serialized_end=1617
-  _globals['_TERMINATESERVICERESPONSE']._serialized_start=1619
-  _globals['_TERMINATESERVICERESPONSE']._serialized_end=1685
-  _globals['_GETOPERATIONREQUEST']._serialized_start=1687
-  _globals['_GETOPERATIONREQUEST']._serialized_end=1730
-  _globals['_GETOPERATIONRESPONSE']._serialized_start=1732
-  _globals['_GETOPERATIONRESPONSE']._serialized_end=1794
-  _globals['_PLATFORMSERVICE']._serialized_start=1893
-  _globals['_PLATFORMSERVICE']._serialized_end=2737
+  _globals['_EVENTDETAIL']._serialized_start=1819
+  _globals['_EVENTDETAIL']._serialized_end=1913
+  _globals['_GETCATALOGUEREQUEST']._serialized_start=147
+  _globals['_GETCATALOGUEREQUEST']._serialized_end=168
+  _globals['_GETCATALOGUERESPONSE']._serialized_start=170
+  _globals['_GETCATALOGUERESPONSE']._serialized_end=275
+  _globals['_WATCHCATALOGUEREQUEST']._serialized_start=277
+  _globals['_WATCHCATALOGUEREQUEST']._serialized_end=323
+  _globals['_WATCHCATALOGUERESPONSE']._serialized_start=325
+  _globals['_WATCHCATALOGUERESPONSE']._serialized_end=432
+  _globals['_WITHDRAWOFFERREQUEST']._serialized_start=434
+  _globals['_WITHDRAWOFFERREQUEST']._serialized_end=536
+  _globals['_WITHDRAWOFFERRESPONSE']._serialized_start=538
+  _globals['_WITHDRAWOFFERRESPONSE']._serialized_end=601
+  _globals['_RESTOREOFFERREQUEST']._serialized_start=603
+  _globals['_RESTOREOFFERREQUEST']._serialized_end=704
+  _globals['_RESTOREOFFERRESPONSE']._serialized_start=706
+  _globals['_RESTOREOFFERRESPONSE']._serialized_end=768
+  _globals['_INSTANTIATESERVICEREQUEST']._serialized_start=771
+  _globals['_INSTANTIATESERVICEREQUEST']._serialized_end=1038
+  _globals['_INSTANTIATESERVICERESPONSE']._serialized_start=1040
+  _globals['_INSTANTIATESERVICERESPONSE']._serialized_end=1108
+  _globals['_GETSERVICEREQUEST']._serialized_start=1110
+  _globals['_GETSERVICEREQUEST']._serialized_end=1149
+  _globals['_GETSERVICERESPONSE']._serialized_start=1151
+  _globals['_GETSERVICERESPONSE']._serialized_end=1207
+  _globals['_LISTSERVICESREQUEST']._serialized_start=1209
+  _globals['_LISTSERVICESREQUEST']._serialized_end=1295
+  _globals['_LISTSERVICESRESPONSE']._serialized_start=1297
+  _globals['_LISTSERVICESRESPONSE']._serialized_end=1381
+  _globals['_WATCHSERVICEREQUEST']._serialized_start=1383
+  _globals['_WATCHSERVICEREQUEST']._serialized_end=1510
+  _globals['_WATCHSERVICERESPONSE']._serialized_start=1512
+  _globals['_WATCHSERVICERESPONSE']._serialized_end=1573
+  _globals['_TERMINATESERVICEREQUEST']._serialized_start=1575
+  _globals['_TERMINATESERVICEREQUEST']._serialized_end=1640
+  _globals['_TERMINATESERVICERESPONSE']._serialized_start=1642
+  _globals['_TERMINATESERVICERESPONSE']._serialized_end=1708
+  _globals['_GETOPERATIONREQUEST']._serialized_start=1710
+  _globals['_GETOPERATIONREQUEST']._serialized_end=1753
+  _globals['_GETOPERATIONRESPONSE']._serialized_start=1755
+  _globals['_GETOPERATIONRESPONSE']._serialized_end=1817
+  _globals['_PLATFORMSERVICE']._serialized_start=1916
+  _globals['_PLATFORMSERVICE']._serialized_end=3052
 # @@protoc_insertion_point(module_scope)

@@ -4,6 +4,7 @@ import grpc
 import warnings
 
 from spfed.api.v1 import platform_service_pb2 as spfed_dot_v1_dot_platform__service__pb2
+from spfed.api.v1 import slices_pb2 as spfed_dot_v1_dot_slices__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -91,6 +92,26 @@ class PlatformServiceStub:
                 '/spfed.v1.PlatformService/RestoreOffer',
                 request_serializer=spfed_dot_v1_dot_platform__service__pb2.RestoreOfferRequest.SerializeToString,
                 response_deserializer=spfed_dot_v1_dot_platform__service__pb2.RestoreOfferResponse.FromString,
+                _registered_method=True)
+        self.CreateSlice = channel.unary_unary(
+                '/spfed.v1.PlatformService/CreateSlice',
+                request_serializer=spfed_dot_v1_dot_slices__pb2.CreateSliceRequest.SerializeToString,
+                response_deserializer=spfed_dot_v1_dot_slices__pb2.CreateSliceResponse.FromString,
+                _registered_method=True)
+        self.GetSlice = channel.unary_unary(
+                '/spfed.v1.PlatformService/GetSlice',
+                request_serializer=spfed_dot_v1_dot_slices__pb2.GetSliceRequest.SerializeToString,
+                response_deserializer=spfed_dot_v1_dot_slices__pb2.GetSliceResponse.FromString,
+                _registered_method=True)
+        self.ListSlices = channel.unary_unary(
+                '/spfed.v1.PlatformService/ListSlices',
+                request_serializer=spfed_dot_v1_dot_slices__pb2.ListSlicesRequest.SerializeToString,
+                response_deserializer=spfed_dot_v1_dot_slices__pb2.ListSlicesResponse.FromString,
+                _registered_method=True)
+        self.DeleteSlice = channel.unary_unary(
+                '/spfed.v1.PlatformService/DeleteSlice',
+                request_serializer=spfed_dot_v1_dot_slices__pb2.DeleteSliceRequest.SerializeToString,
+                response_deserializer=spfed_dot_v1_dot_slices__pb2.DeleteSliceResponse.FromString,
                 _registered_method=True)
 
 
@@ -180,6 +201,36 @@ class PlatformServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateSlice(self, request, context):
+        """Starts creating a network slice from a template: one service per subnet,
+        joined by slice links. Returns at once with the slice in CREATING; follow
+        it with GetSlice. Invalid templates fail here, before anything is created.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetSlice(self, request, context):
+        """Returns one slice.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSlices(self, request, context):
+        """Lists the caller's slices.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteSlice(self, request, context):
+        """Starts deleting a slice: its links, and the services no other slice holds.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PlatformServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -232,6 +283,26 @@ def add_PlatformServiceServicer_to_server(servicer, server):
                     servicer.RestoreOffer,
                     request_deserializer=spfed_dot_v1_dot_platform__service__pb2.RestoreOfferRequest.FromString,
                     response_serializer=spfed_dot_v1_dot_platform__service__pb2.RestoreOfferResponse.SerializeToString,
+            ),
+            'CreateSlice': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateSlice,
+                    request_deserializer=spfed_dot_v1_dot_slices__pb2.CreateSliceRequest.FromString,
+                    response_serializer=spfed_dot_v1_dot_slices__pb2.CreateSliceResponse.SerializeToString,
+            ),
+            'GetSlice': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSlice,
+                    request_deserializer=spfed_dot_v1_dot_slices__pb2.GetSliceRequest.FromString,
+                    response_serializer=spfed_dot_v1_dot_slices__pb2.GetSliceResponse.SerializeToString,
+            ),
+            'ListSlices': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSlices,
+                    request_deserializer=spfed_dot_v1_dot_slices__pb2.ListSlicesRequest.FromString,
+                    response_serializer=spfed_dot_v1_dot_slices__pb2.ListSlicesResponse.SerializeToString,
+            ),
+            'DeleteSlice': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteSlice,
+                    request_deserializer=spfed_dot_v1_dot_slices__pb2.DeleteSliceRequest.FromString,
+                    response_serializer=spfed_dot_v1_dot_slices__pb2.DeleteSliceResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -512,6 +583,114 @@ class PlatformService:
             '/spfed.v1.PlatformService/RestoreOffer',
             spfed_dot_v1_dot_platform__service__pb2.RestoreOfferRequest.SerializeToString,
             spfed_dot_v1_dot_platform__service__pb2.RestoreOfferResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateSlice(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/spfed.v1.PlatformService/CreateSlice',
+            spfed_dot_v1_dot_slices__pb2.CreateSliceRequest.SerializeToString,
+            spfed_dot_v1_dot_slices__pb2.CreateSliceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSlice(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/spfed.v1.PlatformService/GetSlice',
+            spfed_dot_v1_dot_slices__pb2.GetSliceRequest.SerializeToString,
+            spfed_dot_v1_dot_slices__pb2.GetSliceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSlices(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/spfed.v1.PlatformService/ListSlices',
+            spfed_dot_v1_dot_slices__pb2.ListSlicesRequest.SerializeToString,
+            spfed_dot_v1_dot_slices__pb2.ListSlicesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteSlice(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/spfed.v1.PlatformService/DeleteSlice',
+            spfed_dot_v1_dot_slices__pb2.DeleteSliceRequest.SerializeToString,
+            spfed_dot_v1_dot_slices__pb2.DeleteSliceResponse.FromString,
             options,
             channel_credentials,
             insecure,

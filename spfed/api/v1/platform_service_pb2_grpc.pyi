@@ -6,6 +6,7 @@ isort:skip_file
 from collections import abc as _abc
 from grpc import aio as _aio
 from spfed.api.v1 import platform_service_pb2 as _platform_service_pb2
+from spfed.api.v1 import slices_pb2 as _slices_pb2
 import abc as _abc_1
 import grpc as _grpc
 import sys
@@ -69,6 +70,17 @@ class PlatformServiceStub:
     """
     RestoreOffer: _grpc.UnaryUnaryMultiCallable[_platform_service_pb2.RestoreOfferRequest, _platform_service_pb2.RestoreOfferResponse]
     """Offers a withdrawn function or service again (operator)."""
+    CreateSlice: _grpc.UnaryUnaryMultiCallable[_slices_pb2.CreateSliceRequest, _slices_pb2.CreateSliceResponse]
+    """Starts creating a network slice from a template: one service per subnet,
+    joined by slice links. Returns at once with the slice in CREATING; follow
+    it with GetSlice. Invalid templates fail here, before anything is created.
+    """
+    GetSlice: _grpc.UnaryUnaryMultiCallable[_slices_pb2.GetSliceRequest, _slices_pb2.GetSliceResponse]
+    """Returns one slice."""
+    ListSlices: _grpc.UnaryUnaryMultiCallable[_slices_pb2.ListSlicesRequest, _slices_pb2.ListSlicesResponse]
+    """Lists the caller's slices."""
+    DeleteSlice: _grpc.UnaryUnaryMultiCallable[_slices_pb2.DeleteSliceRequest, _slices_pb2.DeleteSliceResponse]
+    """Starts deleting a slice: its links, and the services no other slice holds."""
 
 @_typing.type_check_only
 class PlatformServiceAsyncStub(PlatformServiceStub):
@@ -111,6 +123,17 @@ class PlatformServiceAsyncStub(PlatformServiceStub):
     """
     RestoreOffer: _aio.UnaryUnaryMultiCallable[_platform_service_pb2.RestoreOfferRequest, _platform_service_pb2.RestoreOfferResponse]  # type: ignore[assignment]
     """Offers a withdrawn function or service again (operator)."""
+    CreateSlice: _aio.UnaryUnaryMultiCallable[_slices_pb2.CreateSliceRequest, _slices_pb2.CreateSliceResponse]  # type: ignore[assignment]
+    """Starts creating a network slice from a template: one service per subnet,
+    joined by slice links. Returns at once with the slice in CREATING; follow
+    it with GetSlice. Invalid templates fail here, before anything is created.
+    """
+    GetSlice: _aio.UnaryUnaryMultiCallable[_slices_pb2.GetSliceRequest, _slices_pb2.GetSliceResponse]  # type: ignore[assignment]
+    """Returns one slice."""
+    ListSlices: _aio.UnaryUnaryMultiCallable[_slices_pb2.ListSlicesRequest, _slices_pb2.ListSlicesResponse]  # type: ignore[assignment]
+    """Lists the caller's slices."""
+    DeleteSlice: _aio.UnaryUnaryMultiCallable[_slices_pb2.DeleteSliceRequest, _slices_pb2.DeleteSliceResponse]  # type: ignore[assignment]
+    """Starts deleting a slice: its links, and the services no other slice holds."""
 
 class PlatformServiceServicer(metaclass=_abc_1.ABCMeta):
     """The one north-south API of a service platform. Every node offers it, at
@@ -210,5 +233,40 @@ class PlatformServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_platform_service_pb2.RestoreOfferResponse, _abc.Awaitable[_platform_service_pb2.RestoreOfferResponse]]:
         """Offers a withdrawn function or service again (operator)."""
+
+    @_abc_1.abstractmethod
+    def CreateSlice(
+        self,
+        request: _slices_pb2.CreateSliceRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_slices_pb2.CreateSliceResponse, _abc.Awaitable[_slices_pb2.CreateSliceResponse]]:
+        """Starts creating a network slice from a template: one service per subnet,
+        joined by slice links. Returns at once with the slice in CREATING; follow
+        it with GetSlice. Invalid templates fail here, before anything is created.
+        """
+
+    @_abc_1.abstractmethod
+    def GetSlice(
+        self,
+        request: _slices_pb2.GetSliceRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_slices_pb2.GetSliceResponse, _abc.Awaitable[_slices_pb2.GetSliceResponse]]:
+        """Returns one slice."""
+
+    @_abc_1.abstractmethod
+    def ListSlices(
+        self,
+        request: _slices_pb2.ListSlicesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_slices_pb2.ListSlicesResponse, _abc.Awaitable[_slices_pb2.ListSlicesResponse]]:
+        """Lists the caller's slices."""
+
+    @_abc_1.abstractmethod
+    def DeleteSlice(
+        self,
+        request: _slices_pb2.DeleteSliceRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_slices_pb2.DeleteSliceResponse, _abc.Awaitable[_slices_pb2.DeleteSliceResponse]]:
+        """Starts deleting a slice: its links, and the services no other slice holds."""
 
 def add_PlatformServiceServicer_to_server(servicer: PlatformServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

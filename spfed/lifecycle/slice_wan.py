@@ -1,0 +1,113 @@
+"""The WAN side of a slice link: the WAN nodes behind its two ports, and their connectivity.
+
+A slice link joins a point of one service to a point of another. Each point's
+port sits in one top-level part of its service: on an own PoP (the WAN node
+is that PoP) or delegated to a lower SP (the WAN node is the border point
+whose ``peer`` is that lower SP). The part is found by the address the
+service reported for the point. When the two WAN nodes differ, the node's
+WIM joins them with an E-Line whose endpoints name the link's layer-2 domain
+(the bridge labelled by its VNI), with id ``slice:<slice id>/<link id>``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+from collections.abc import Iterator, Sequence
+
+from spfed.config import BorderConfig
+from spfed.errors import AlreadyExists, FailedPrecondition, FieldViolation
+from spfed.model import PartKind, ServicePart, ServiceRecord, WimService
+from spfed.netns.layout import link_bridge_label
+from wim import ConnectionPoint, ConnectivityRequest, Wim
+
+__all__ = [
+    "book_slice_link",
+    "release_slice_links",
+    "slice_connectivity_id",
+    "slice_connectivity_prefix",
+    "wan_node_of",
+]
+
+
+def slice_connectivity_prefix(slice_id: str) -> str:
+    """What every WIM connectivity id of a slice starts with."""
+    return f"slice:{slice_id}/"
+
+
+def slice_connectivity_id(slice_id: str, link_id: str) -> str:
+    """The WIM's id of the connectivity service carrying a slice link."""
+    return f"{slice_connectivity_prefix(slice_id)}{link_id}"
+
+
+def _ports(part: ServicePart) -> Iterator[str]:
+    for vnf in part.vnfs:
+        for unit in vnf.units:
+            for port in unit.ports:
+                if port.address:
+                    yield str(ipaddress.ip_interface(port.address).ip)
+    if part.remote is not None:
+        for inner in part.remote.parts:
+            yield from _ports(inner)
+
+
+def wan_node_of(record: ServiceRecord, point: str, borders: Sequence[BorderConfig]) -> str:
+    """The WAN node behind a service's own point ("" when the service reported no port
+    on it, e.g. no address was planned there).
+
+    ``record`` is the service with its tree (delegated parts' remote views).
+
+    Raises:
+        FailedPrecondition: the port is delegated to a lower SP that no border leads to.
+    """
+    assigned = next((a for a in record.assignments if a.connection_point == point), None)
+    if assigned is None or not assigned.address:
+        return ""
+    address = str(ipaddress.ip_interface(assigned.address).ip)
+    part = next((p for p in record.parts if address in set(_ports(p))), None)
+    if part is None:
+        return ""
+    if part.kind is PartKind.LOCAL:
+        return part.pop
+    border = next((b.id for b in borders if b.peer == part.lower_sp), "")
+    if not border:
+        raise FailedPrecondition(
+            f"point {point} of service {record.id} is at lower SP {part.lower_sp}, but no"
+            " border point of this node's WAN leads there",
+            field_violations=[
+                FieldViolation("catalogue.borders", f"a border with peer '{part.lower_sp}'")
+            ],
+        )
+    return border
+
+
+async def book_slice_link(
+    wim: Wim, slice_id: str, link_id: str, nodes: tuple[str, str], vni: int, bandwidth: float
+) -> str:
+    """Join two WAN nodes for a slice link; its connectivity id ("" when both ports sit
+    at one WAN node and there is nothing to join). Repeating it is harmless.
+
+    Raises:
+        ResourceExhausted: a WAN link lacks the bandwidth, or the VNIs ran out.
+        FailedPrecondition: no path within the latency bound, or none at all.
+    """
+    if not nodes[0] or not nodes[1] or nodes[0] == nodes[1]:
+        return ""
+    cid = slice_connectivity_id(slice_id, link_id)
+    label = link_bridge_label(vni)
+    request = ConnectivityRequest(
+        WimService.E_LINE,
+        (ConnectionPoint(nodes[0], label), ConnectionPoint(nodes[1], label)),
+        bandwidth,
+    )
+    with contextlib.suppress(AlreadyExists):  # booked by an earlier run
+        await wim.create_connectivity_service(request, service_id=cid)
+    return cid
+
+
+async def release_slice_links(wim: Wim | None, slice_id: str) -> None:
+    """Delete every connectivity service of a slice (idempotent; nothing without a WIM)."""
+    if wim is None:
+        return
+    for cid in wim.connectivity_ids(slice_connectivity_prefix(slice_id)):
+        await wim.delete_connectivity_service(cid)

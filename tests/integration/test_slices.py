@@ -1,0 +1,195 @@
+"""Network slices on real nodes: the demo federation, slices created at retail.
+
+The project's example templates (``examples/slices``): ``secure-edge`` joins an
+edge CDN's output (at edge-be) to the secure chain's input (at retail) by one slice link;
+``shared-cdn`` is one edge CDN marked shared.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import yaml
+
+from spfed.client import PlatformClient
+from spfed.descriptors import parse_document
+from spfed.errors import InvalidArgument, NotFound
+from spfed.model import (
+    CreateSliceRequest,
+    PlacementConstraints,
+    ServiceRecord,
+    ServiceState,
+    SliceLinkPoint,
+    SliceRecord,
+    SliceState,
+    SliceTemplate,
+)
+from tests.integration._federation import (
+    DEMO_RULES,
+    ROOT,
+    Federation,
+    demo_spec,
+    examples,
+)
+
+pytestmark = pytest.mark.timeout(60)
+
+SLICES = ROOT / "examples" / "slices"
+
+
+def template(name: str) -> SliceTemplate:
+    parsed = parse_document(yaml.safe_load((SLICES / name).read_text()))
+    assert isinstance(parsed, SliceTemplate)
+    return parsed
+
+
+def request(request_id: str, nst: SliceTemplate) -> CreateSliceRequest:
+    files = examples()
+    return CreateSliceRequest(
+        request_id=request_id,
+        template=nst,
+        nsds=files.nsds,
+        vnfds=tuple(v for v in files.vnfds if v.ref.name in ("firewall", "dpi", "nat")),
+        placement={
+            subnet: rules
+            for subnet, rules in (
+                ("chain", DEMO_RULES),
+                ("cdn", PlacementConstraints(default_region="be")),
+            )
+            if subnet in {s.id for s in nst.subnets}
+        },
+    )
+
+
+async def settled(client: PlatformClient, slice_id: str) -> SliceRecord:
+    """The slice once it is no longer CREATING or DELETING (at most 30 s)."""
+    for _ in range(600):
+        record = await client.get_slice(slice_id)
+        if record.state not in (SliceState.CREATING, SliceState.DELETING):
+            return record
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"slice {slice_id} did not settle: {record.state}")
+
+
+@pytest.fixture
+async def fed(tmp_path: Path) -> AsyncIterator[Federation]:
+    federation = await Federation.start(tmp_path, demo_spec())
+    try:
+        yield federation
+    finally:
+        await federation.stop()
+
+
+def _slice_pool(fed: Federation) -> dict[str, str]:
+    node = fed.nodes["retail"]
+    assert node.lifecycle is not None
+    return {k: v for k, v in node.lifecycle.rt.blocks.held().items() if v.startswith("slice:")}
+
+
+def _assigned(service: ServiceRecord, point: str) -> tuple[str, int]:
+    found = next(a for a in service.assignments if a.connection_point == point)
+    return found.address, found.vni
+
+
+async def test_a_slice_joins_two_services_on_one_link_and_is_deleted_whole(
+    fed: Federation,
+) -> None:
+    async with fed.client("retail", "alice") as alice, fed.client("retail", "bob") as bob:
+        created = await alice.create_slice(request("s1", template("nst-secure-edge.yml")))
+        assert created.state is SliceState.CREATING
+        assert (await alice.create_slice(request("s1", template("nst-secure-edge.yml")))).id == (
+            created.id
+        )
+        active = await settled(alice, created.id)
+        assert active.state is SliceState.ACTIVE, active.error
+        services = {s.subnet_id: await alice.get_service(s.service_id) for s in active.subnets}
+        assert {k: s.state for k, s in services.items()} == {
+            "chain": ServiceState.ACTIVE,
+            "cdn": ServiceState.ACTIVE,
+        }
+        (link,) = active.links
+        subnet = ipaddress.ip_network(link.subnet)
+        assert subnet.prefixlen == 31
+        assert link.vni
+        chain_address, chain_vni = _assigned(services["chain"], "input")
+        cdn_address, cdn_vni = _assigned(services["cdn"], "output")
+        assert ipaddress.ip_interface(chain_address).ip in subnet
+        assert ipaddress.ip_interface(cdn_address).ip in subnet
+        assert chain_address != cdn_address
+        assert chain_vni == cdn_vni == link.vni
+        assert {p.ip_address for p in link.points} == {
+            str(ipaddress.ip_interface(a).ip) for a in (chain_address, cdn_address)
+        }
+        assert _slice_pool(fed)
+
+        with pytest.raises(NotFound):
+            await bob.get_slice(created.id)
+        with pytest.raises(NotFound):
+            await bob.delete_slice(created.id)
+        assert await bob.list_slices() == []
+        assert [s.id for s in await alice.list_slices()] == [created.id]
+
+        await alice.delete_slice(created.id)
+        deleted = await settled(alice, created.id)
+        assert deleted.state is SliceState.DELETED
+        for subnet_record in active.subnets:
+            service = await alice.get_service(subnet_record.service_id)
+            assert service.state is ServiceState.TERMINATED
+        assert _slice_pool(fed) == {}
+        assert (await alice.delete_slice(created.id)).state is SliceState.DELETED
+
+
+async def test_a_shared_subnet_serves_two_slices_until_the_last_is_deleted(
+    fed: Federation,
+) -> None:
+    nst = template("nst-shared-cdn.yml")
+    async with fed.client("retail", "alice") as alice:
+        first = await settled(alice, (await alice.create_slice(request("a", nst))).id)
+        assert first.state is SliceState.ACTIVE, first.error
+        second = await settled(alice, (await alice.create_slice(request("b", nst))).id)
+        assert second.state is SliceState.ACTIVE, second.error
+        (one,), (two,) = first.subnets, second.subnets
+        assert one.service_id == two.service_id
+        assert one.shared
+
+        await alice.delete_slice(first.id)
+        assert (await settled(alice, first.id)).state is SliceState.DELETED
+        assert (await alice.get_service(one.service_id)).state is ServiceState.ACTIVE
+
+        await alice.delete_slice(second.id)
+        assert (await settled(alice, second.id)).state is SliceState.DELETED
+        assert (await alice.get_service(one.service_id)).state is ServiceState.TERMINATED
+
+
+async def test_a_link_to_an_unknown_point_is_refused_before_anything_is_made(
+    fed: Federation,
+) -> None:
+    nst = template("nst-secure-edge.yml")
+    (link,) = nst.links
+    bad = replace(
+        nst,
+        links=(
+            replace(
+                link,
+                connection_points=(
+                    link.connection_points[0],
+                    SliceLinkPoint("nowhere", "output"),
+                ),
+            ),
+            replace(link, id="second", connection_points=(SliceLinkPoint("cdn", "nope"),)),
+        ),
+    )
+    async with fed.client("retail", "alice") as alice:
+        with pytest.raises(InvalidArgument) as raised:
+            await alice.create_slice(request("bad", bad))
+        fields = {v.field for v in raised.value.field_violations}
+        assert "template.links[0].connection_points[1].subnet_ref" in fields
+        assert "template.links[1].connection_points" in fields
+        assert "template.links[1].connection_points[0].nsd_cp_ref" in fields
+        assert await alice.list_slices(include_inactive=True) == []
+        assert await alice.list_services(include_inactive=True) == []
