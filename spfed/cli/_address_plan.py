@@ -81,10 +81,17 @@ def _ports(record: ServiceRecord) -> list[PlanRow]:
 
 
 def _customer_side(record: ServiceRecord, ports: list[PlanRow]) -> list[PlanRow]:
-    """The customer's side of the top node's own points: a host (a NAP's /31) or a range."""
+    """The customer's side of the top node's own points: a host (a NAP's /31) or a range.
+
+    A point whose one address is an interface of the tree itself (the end of a
+    slice link, whose other end is another service) has no customer side.
+    """
+    held = {ipaddress.ip_interface(p.address).ip for p in ports if p.address and not p.private}
     out = []
     for c in record.constraints:
         first, last = address_range(c.prefix)
+        if first == last and first in held:
+            continue
         base = c.subnet or c.prefix
         subnet = None if "-" in base else ipaddress.ip_network(base, strict=False)
         address = c.prefix

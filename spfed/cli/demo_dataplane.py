@@ -1,16 +1,19 @@
-"""``spfed demo-dataplane``: real packets across three operators (needs root).
+"""``spfed demo-dataplane``: an end-to-end slice across three operators, with real packets.
+
+Needs root.
 
 1. ``spfed topology up examples/topologies/dataplane.yaml``: three operators on
    two levels with ``dataplane: netns``: VNFs in network namespaces, WANs of
    VXLAN segments between gateway namespaces, a border gateway per neighbour.
-2. Instantiate the three-operator chain (firewall at retail, DPI at
-   wholesale-us, NAT at wholesale-eu) with the customer's ingress and egress
-   NAPs, and print its tree and address plan.
+2. Create the slice ``examples/slices/nst-three-operators.yml`` through
+   retail: a firewall service (placed at retail), a DPI service (wholesale-us)
+   and a NAT service (wholesale-eu), joined by two slice links, with the
+   customer's ingress NAP on the firewall and egress NAP on the NAT.
 3. Plug the customer in: a namespace on each NAP. Send ICMP and UDP from the
    ingress namespace to the egress address, and trace the route: every
-   function answers, in chain order, each at its own operator.
-4. Terminate, unplug the customer, ``spfed topology down`` (which removes the
-   data plane), and check that nothing of it is left.
+   function answers, in order, each at its own operator.
+4. Delete the slice, unplug the customer, ``spfed topology down`` (which
+   removes the data plane), and check that nothing of it is left.
 """
 
 from __future__ import annotations
@@ -30,7 +33,8 @@ import click
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from spfed.model import InstantiateRequest, ServiceRecord
+    from spfed.client import PlatformClient
+    from spfed.model import CreateSliceRequest, ServiceRecord, SliceRecord
     from spfed.topology import TopologyState
     from spfed.topology.access import CustomerAccess
 
@@ -38,14 +42,21 @@ __all__ = ["demo_dataplane"]
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
-SERVICE_FILES = (
-    "nsd-three-operator-chain.yml",
-    "vnfd-firewall.yml",
-    "vnfd-dpi.yml",
-    "vnfd-legacy-nat.yml",
+SLICE = EXAMPLES / "slices" / "nst-three-operators.yml"
+SLICE_FILES = (
+    EXAMPLES / "slices" / "nsd-fw-hop.yml",
+    EXAMPLES / "slices" / "nsd-dpi-hop.yml",
+    EXAMPLES / "slices" / "nsd-nat-hop.yml",
+    EXAMPLES / "descriptors" / "vnfd-firewall.yml",
+    EXAMPLES / "descriptors" / "vnfd-dpi.yml",
+    EXAMPLES / "descriptors" / "vnfd-legacy-nat.yml",
 )
+PLACEMENT = {"fw": "nl", "dpi": "us", "nat": "de"}
+"""Region of each subnet's service."""
 INGRESS = ("nl", "192.0.2.10")
 EGRESS = ("de", "198.51.100.20")
+SETTLE_POLLS = 600
+"""Polls of 0.1 s while the slice is CREATING or DELETING."""
 UDP_PORT = 40_000
 _CUSTOMER = "acme"
 
@@ -66,7 +77,7 @@ _CUSTOMER = "acme"
     help="Where the topology keeps configs, databases and logs (default: a temporary one).",
 )
 def demo_dataplane(topology_file: Path, state_dir: Path | None) -> None:
-    """Send real packets through a chain that spans three operators (needs root)."""
+    """Send real packets through a slice that spans three operators (needs root)."""
     if os.geteuid() != 0:
         click.echo(
             "spfed demo-dataplane needs root: it builds network namespaces, veth pairs and"
@@ -114,9 +125,10 @@ async def _demo(topology_file: Path, state_root: Path) -> int:
 
 async def _steps(console: Console, state: TopologyState, prefix: str) -> int:
     from spfed.cli._address_plan import print_address_plan
-    from spfed.cli._render import error_lines, follow, service_tree
+    from spfed.cli._render import error_lines, service_tree
+    from spfed.cli.slice import slice_lines
     from spfed.client import PlatformClient
-    from spfed.model import ServiceState
+    from spfed.model import SliceState
     from spfed.netns import Fabric
     from spfed.topology.access import attach_customer, detach_customer
     from spfed.topology.security import TopologySecurity
@@ -130,33 +142,52 @@ async def _steps(console: Console, state: TopologyState, prefix: str) -> int:
         tls=security.client_tls(),
         sign_in=security.sign_in(top.id, _CUSTOMER),
     ) as client:
-        console.rule(f"[bold]2. Instantiate the three-operator chain through {top.id}")
-        op = await client.instantiate(_request())
-        record = await follow(client, op.service_id, console, operation_id=op.id)
-        if record.state is not ServiceState.ACTIVE:
-            for line in error_lines(record.error) if record.error else ["failed"]:
+        console.rule(f"[bold]2. Create the slice {SLICE.name} through {top.id}")
+        created = await client.create_slice(_request())
+        made = await _settled(client, created.id)
+        console.print("\n".join(slice_lines(made)))
+        if made.state is not SliceState.ACTIVE:
+            for line in error_lines(made.error) if made.error else ["failed"]:
                 console.print(f"[red]{line}")
             return 1
-        console.print(service_tree(record))
-        if not print_address_plan(console, record):
-            return 1
+        services = [await client.get_service(s.service_id) for s in made.subnets]
+        for record in services:
+            console.print(service_tree(record))
+            if not print_address_plan(console, record):
+                return 1
 
         console.rule("[bold]3. Real packets: the customer's ingress to its egress")
-        accesses = await attach_customer(fabric, record)
+        accesses = [a for record in services for a in await attach_customer(fabric, record)]
         try:
-            code = await _probe(console, record, accesses)
+            code = await _probe(console, services, accesses)
         finally:
             await detach_customer(fabric, accesses)
 
-        console.rule("[bold]4. Terminate")
-        term = await client.terminate(op.service_id, f"demo-terminate-{op.service_id}")
-        record = await follow(client, op.service_id, console, operation_id=term.id)
-        if record.state is not ServiceState.TERMINATED:
+        console.rule("[bold]4. Delete the slice")
+        await client.delete_slice(made.id)
+        gone = await _settled(client, made.id)
+        console.print("\n".join(slice_lines(gone)))
+        if gone.state is not SliceState.DELETED:
             return 1
     return code
 
 
-async def _probe(console: Console, record: ServiceRecord, accesses: list[CustomerAccess]) -> int:
+async def _settled(client: PlatformClient, slice_id: str) -> SliceRecord:
+    """The slice once it is no longer CREATING or DELETING (bounded)."""
+    from spfed.model import SliceState
+
+    record = await client.get_slice(slice_id)
+    for _ in range(SETTLE_POLLS):
+        if record.state not in (SliceState.CREATING, SliceState.DELETING):
+            break
+        await asyncio.sleep(0.1)
+        record = await client.get_slice(slice_id)
+    return record
+
+
+async def _probe(
+    console: Console, services: list[ServiceRecord], accesses: list[CustomerAccess]
+) -> int:
     from spfed.netns import ping, trace, udp_probe
 
     ingress = next((a for a in accesses if a.address == INGRESS[1]), None)
@@ -168,7 +199,7 @@ async def _probe(console: Console, record: ServiceRecord, accesses: list[Custome
         f"customer ingress {ingress.address} (namespace {ingress.namespace.name}),"
         f" egress {egress.address} (namespace {egress.namespace.name})"
     )
-    owners = dict(_port_owners(record))
+    owners = {a: who for record in services for a, who in _port_owners(record)}
     pinged = await ping(ingress.namespace.name, egress.address, count=3, timeout_s=2.0)
     console.print(f"ICMP echo {ingress.address} → {egress.address}: {pinged.received}/3 answered")
     traced = await trace(ingress.namespace.name, egress.address, max_hops=8, timeout_s=2.0)
@@ -197,27 +228,20 @@ def _port_owners(record: ServiceRecord) -> Iterator[tuple[str, tuple[str, str]]]
             yield from _port_owners(part.remote)
 
 
-def _request() -> InstantiateRequest:
-    from spfed.descriptors import load_files
-    from spfed.model import (
-        AddressConstraints,
-        DescriptorRef,
-        InstantiateRequest,
-        Nap,
-        ServiceDescriptors,
-    )
-    from spfed.topology import load_placement
+def _request() -> CreateSliceRequest:
+    import yaml
 
-    files = load_files([EXAMPLES / "descriptors" / f for f in SERVICE_FILES], resolve=False)
-    nsd = files.find_nsd(DescriptorRef("eu.spfed.demo", "three-operator-chain", "1.0"))
-    assert nsd is not None
-    return InstantiateRequest(
+    from spfed.descriptors import load_files, parse_document
+    from spfed.model import CreateSliceRequest, PlacementConstraints, SliceTemplate
+
+    files = load_files(list(SLICE_FILES), resolve=False)
+    template = parse_document(yaml.safe_load(SLICE.read_text()))
+    assert isinstance(template, SliceTemplate)
+    return CreateSliceRequest(
         request_id=f"demo-dataplane-{os.getpid()}-{time.time_ns()}",
-        name="three-operator chain for ACME",
-        descriptors=ServiceDescriptors(nsd=nsd, vnfds=files.vnfds),
-        placement=load_placement(EXAMPLES / "topologies" / "dataplane-placement.yaml"),
-        addressing=AddressConstraints(
-            ingresses=(Nap(INGRESS[0], f"{INGRESS[1]}/32"),),
-            egresses=(Nap(EGRESS[0], f"{EGRESS[1]}/32"),),
-        ),
+        template=template,
+        name="three-operator slice for ACME",
+        nsds=files.nsds,
+        vnfds=files.vnfds,
+        placement={s: PlacementConstraints(default_region=r) for s, r in PLACEMENT.items()},
     )

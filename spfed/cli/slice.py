@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from spfed.client import PlatformClient
     from spfed.model import PlacementConstraints, SliceRecord
 
-__all__ = ["slice_group"]
+__all__ = ["slice_group", "slice_lines"]
 
 _BUSY = ("CREATING", "DELETING")
 
@@ -54,7 +54,8 @@ def _placement(file: Path | None) -> dict[str, PlacementConstraints]:
         raise click.BadParameter(str(exc), param_hint="'--placement'") from exc
 
 
-def _lines(record: SliceRecord) -> list[str]:
+def slice_lines(record: SliceRecord) -> list[str]:
+    """A slice as text: its subnets and services, its links with address, VNI and WAN."""
     from spfed.cli._render import error_lines
 
     out = [
@@ -76,7 +77,7 @@ def _lines(record: SliceRecord) -> list[str]:
 def _show(record: SliceRecord, *, as_json: bool) -> None:
     from spfed.cli._render import json_text
 
-    click.echo(json_text(record) if as_json else "\n".join(_lines(record)))
+    click.echo(json_text(record) if as_json else "\n".join(slice_lines(record)))
 
 
 async def _until_settled(client: PlatformClient, slice_id: str) -> SliceRecord:

@@ -181,3 +181,18 @@ def test_table_shows_mac_port_id_and_chooser(render: Callable[..., str]) -> None
         "top",
     ]
     assert "192.168.0.2/29 private" in render(address_plan_table(top()))
+
+
+def test_a_point_held_by_one_of_the_services_own_ports_has_no_customer_row() -> None:
+    record = top()
+    port = next(r for r in plan_rows(record) if r.interface == "fw/u:eth1")
+    ip = port.address.split("/")[0]
+    held = replace(
+        record,
+        constraints=tuple(
+            replace(c, prefix=f"{ip}/32") if c.connection_point == "input" else c
+            for c in record.constraints
+        ),
+    )
+    assert not [r for r in plan_rows(held) if r.interface == "customer @ input"]
+    assert [r for r in plan_rows(record) if r.interface == "customer @ input"]
