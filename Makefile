@@ -9,7 +9,7 @@ BUF    := node_modules/.bin/buf
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP     := $(VENV)/.dev-installed
 
-.PHONY: demo demo-dataplane test lint format imports typecheck pytest proto buf-lint bench clean help
+.PHONY: demo demo-dataplane demo-slice test lint format imports typecheck pytest proto buf-lint bench clean help
 
 help:
 	@echo "make demo   - run a 4-operator, 3-level federation end to end"
@@ -36,6 +36,8 @@ demo: $(RUNTIME_STAMP)
 # Network namespaces, veth and VXLAN: run as root (sudo make demo-dataplane).
 demo-dataplane: $(RUNTIME_STAMP)
 	$(BIN)/spfed demo-dataplane
+
+demo-slice: demo-dataplane
 
 test: $(DEV_STAMP)
 	$(MAKE) --no-print-directory lint imports typecheck pytest

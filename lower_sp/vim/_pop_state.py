@@ -206,8 +206,8 @@ class PopState:
     """Per network id: ids of its ports."""
     bound: dict[str, str] = field(default_factory=dict)
     """Per port id: the server holding it."""
-    segments: dict[int, str] = field(default_factory=dict)
-    """Per asked segmentation id: the network using it."""
+    segments: dict[int, set[str]] = field(default_factory=dict)
+    """Per asked segmentation id: the networks on it (one layer-2 segment, one subnet)."""
 
     @classmethod
     def from_saved(cls, pop: str, saved: Iterable[EmulatedResource]) -> PopState:
@@ -259,13 +259,24 @@ class PopState:
         self.macs[network.id] = set()
         self.ports_on[network.id] = set()
         if network.segmentation_id:
-            self.segments[network.segmentation_id] = network.id
+            self.segments.setdefault(network.segmentation_id, set()).add(network.id)
 
     def remove_network(self, network_id: str) -> None:
         """Forget a network that has no ports."""
         network = self.networks.pop(network_id)
         del self.addresses[network_id], self.macs[network_id], self.ports_on[network_id]
-        self.segments.pop(network.segmentation_id, None)
+        sharing = self.segments.get(network.segmentation_id)
+        if sharing is not None:
+            sharing.discard(network_id)
+            if not sharing:
+                del self.segments[network.segmentation_id]
+
+    def segment_of(self, network_id: str) -> set[str]:
+        """The networks on the same segment as ``network_id`` (itself included)."""
+        network = self.networks[network_id]
+        if not network.segmentation_id:
+            return {network_id}
+        return self.segments.get(network.segmentation_id, {network_id})
 
     def add_port(self, port: PortRecord) -> None:
         """Record a new port on an existing network."""

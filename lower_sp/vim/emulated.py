@@ -236,9 +236,16 @@ class EmulatedPop:
         async with self._bridge_changes():
             async with self._lock:
                 state = self._live()
-                if segment and segment in state.segments:
+                # Two services may put their ends of one link (a slice link) on one
+                # segment: then it is one subnet, and addresses are unique across it.
+                sharing = state.segments.get(segment, set()) if segment else set()
+                others = sorted(
+                    n for n in sharing if state.networks[n].subnet.network != subnet.network
+                )
+                if others:
                     raise AlreadyExists(
-                        f"segmentation id {segment} is used by network {state.segments[segment]}"
+                        f"segmentation id {segment} is used by network {others[0]} with"
+                        f" another subnet ({state.networks[others[0]].subnet.network})"
                     )
                 record = NetworkRecord(
                     _new_id(), _new_id(), request.name, subnet, segment, request.dhcp, request.mtu
@@ -346,7 +353,7 @@ class EmulatedPop:
                 raise NotFound(
                     f"network {request.network.network_id} does not exist on {self._name}"
                 )
-            taken = state.addresses[network.id]
+            taken = set().union(*(state.addresses[n] for n in state.segment_of(network.id)))
             if request.address:
                 address = network.subnet.claim(request.address, taken)
             else:

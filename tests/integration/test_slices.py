@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from spfed.client import PlatformClient
-from spfed.descriptors import parse_document
+from spfed.descriptors import load_files, parse_document
 from spfed.errors import InvalidArgument, NotFound
 from spfed.model import (
     CreateSliceRequest,
@@ -40,6 +40,9 @@ from tests.integration._federation import (
 pytestmark = pytest.mark.timeout(60)
 
 SLICES = ROOT / "examples" / "slices"
+NST_SCHEMA = (
+    "https://raw.githubusercontent.com/sonata-nfv/tng-schema/master/slice-descriptor/nst-schema.yml"
+)
 
 
 def template(name: str) -> SliceTemplate:
@@ -193,3 +196,57 @@ async def test_a_link_to_an_unknown_point_is_refused_before_anything_is_made(
         assert "template.links[1].connection_points[0].nsd_cp_ref" in fields
         assert await alice.list_slices(include_inactive=True) == []
         assert await alice.list_services(include_inactive=True) == []
+
+
+async def test_a_slice_link_between_two_services_on_one_pop_shares_its_segment(
+    fed: Federation,
+) -> None:
+    """Both ends of the link land on retail's PoP ams: one segment, two networks, one /31."""
+    hop = {"nsd-vendor": "eu.spfed.demo", "nsd-name": "fw-hop", "nsd-version": "1.0"}
+    nst = parse_document(
+        {
+            "descriptor_schema": NST_SCHEMA,
+            "vendor": "eu.spfed.test",
+            "name": "two-firewalls",
+            "version": "1.0",
+            "description": "Two firewall services in a row, on one PoP.",
+            "slice_ns_subnets": [
+                {"id": "first", "nsd-ref": "fw-hop", **hop, "is-shared": False},
+                {"id": "second", "nsd-ref": "fw-hop", **hop, "is-shared": False},
+            ],
+            "slice_vld": [
+                {
+                    "id": "between",
+                    "name": "first to second",
+                    "type": "E-LINE",
+                    "nsd-connection-point-ref": [
+                        {"subnet-ref": "first", "nsd-cp-ref": "output"},
+                        {"subnet-ref": "second", "nsd-cp-ref": "input"},
+                    ],
+                }
+            ],
+        }
+    )
+    assert isinstance(nst, SliceTemplate)
+    hops = load_files([SLICES / "nsd-fw-hop.yml"], resolve=False)
+    firewall = tuple(v for v in examples().vnfds if v.ref.name == "firewall")
+    here = PlacementConstraints(default_region="nl")
+    async with fed.client("retail", "alice") as alice:
+        made = await alice.create_slice(
+            CreateSliceRequest(
+                request_id="two-fw",
+                template=nst,
+                nsds=hops.nsds,
+                vnfds=firewall,
+                placement={"first": here, "second": here},
+            )
+        )
+        active = await settled(alice, made.id)
+        assert active.state is SliceState.ACTIVE, active.error
+        (link,) = active.links
+        services = {s.subnet_id: await alice.get_service(s.service_id) for s in active.subnets}
+        first, _ = _assigned(services["first"], "output")
+        second, _ = _assigned(services["second"], "input")
+        assert {first, second} == {f"{a}/31" for a in ipaddress.ip_network(link.subnet)}
+        await alice.delete_slice(made.id)
+        assert (await settled(alice, made.id)).state is SliceState.DELETED

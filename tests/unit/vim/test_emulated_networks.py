@@ -159,3 +159,27 @@ async def test_segmentation_ids_are_unique_while_used(pop: EmulatedPop) -> None:
 async def test_segmentation_id_out_of_range_is_invalid(pop: EmulatedPop, segment: int) -> None:
     with pytest.raises(InvalidArgument):
         await pop.create_network(NetworkRequest("n", "10.0.0.0/24", segmentation_id=segment))
+
+
+async def test_two_networks_may_share_a_segment_when_they_are_one_subnet(pop: EmulatedPop) -> None:
+    """Two services' ends of one slice link: one segment, one subnet, addresses unique on it."""
+    one = await pop.create_network(
+        NetworkRequest("one", "172.16.0.0/31", point_to_point=True, segmentation_id=300)
+    )
+    two = await pop.create_network(
+        NetworkRequest("two", "172.16.0.0/31", point_to_point=True, segmentation_id=300)
+    )
+    mine = await pop.create_port(PortRequest("a", one, address="172.16.0.0"))
+    with pytest.raises(AlreadyExists, match=r"172\.16\.0\.0"):
+        await pop.create_port(PortRequest("b", two, address="172.16.0.0"))
+    theirs = await pop.create_port(PortRequest("b", two, address="172.16.0.1"))
+    other = NetworkRequest("c", "172.16.0.2/31", point_to_point=True, segmentation_id=300)
+    with pytest.raises(AlreadyExists, match="another subnet"):
+        await pop.create_network(other)
+
+    await pop.delete_port(mine)
+    await pop.delete_network(one)  # the other end stays
+    assert [n.name for n in pop.networks()] == ["two"]
+    await pop.delete_port(theirs)
+    await pop.delete_network(two)
+    await pop.create_network(other)
