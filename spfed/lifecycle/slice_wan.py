@@ -12,12 +12,11 @@ WIM joins them with an E-Line whose endpoints name the link's layer-2 domain
 from __future__ import annotations
 
 import contextlib
-import ipaddress
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 from spfed.config import BorderConfig
 from spfed.errors import AlreadyExists, FailedPrecondition, FieldViolation
-from spfed.model import PartKind, ServicePart, ServiceRecord, WimService
+from spfed.model import PartKind, ServiceRecord, WimService
 from spfed.netns.layout import link_bridge_label
 from wim import ConnectionPoint, ConnectivityRequest, Wim
 
@@ -40,17 +39,6 @@ def slice_connectivity_id(slice_id: str, link_id: str) -> str:
     return f"{slice_connectivity_prefix(slice_id)}{link_id}"
 
 
-def _ports(part: ServicePart) -> Iterator[str]:
-    for vnf in part.vnfs:
-        for unit in vnf.units:
-            for port in unit.ports:
-                if port.address:
-                    yield str(ipaddress.ip_interface(port.address).ip)
-    if part.remote is not None:
-        for inner in part.remote.parts:
-            yield from _ports(inner)
-
-
 def wan_node_of(record: ServiceRecord, point: str, borders: Sequence[BorderConfig]) -> str:
     """The WAN node behind a service's own point ("" when the service reported no port
     on it, e.g. no address was planned there).
@@ -63,8 +51,7 @@ def wan_node_of(record: ServiceRecord, point: str, borders: Sequence[BorderConfi
     assigned = next((a for a in record.assignments if a.connection_point == point), None)
     if assigned is None or not assigned.address:
         return ""
-    address = str(ipaddress.ip_interface(assigned.address).ip)
-    part = next((p for p in record.parts if address in set(_ports(p))), None)
+    part = record.part_holding(assigned.address)
     if part is None:
         return ""
     if part.kind is PartKind.LOCAL:

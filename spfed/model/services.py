@@ -7,6 +7,8 @@ at a lower SP, whose own record is the next level of the tree).
 
 from __future__ import annotations
 
+import ipaddress
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -439,6 +441,26 @@ class ServiceRecord:
     """Own external points and their constraints."""
     assignments: tuple[AddressAssignment, ...] = ()
     """What the node chose on its own external points (for the upper SP to check)."""
+
+    def part_holding(self, address: str) -> ServicePart | None:
+        """The top-level part whose tree has a port with ``address`` (bare, or with a
+        prefix length), None when no port has it."""
+        wanted = ipaddress.ip_interface(address).ip
+        for part in self.parts:
+            if wanted in set(_port_ips(part)):
+                return part
+        return None
+
+
+def _port_ips(part: ServicePart) -> Iterator[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    for vnf in part.vnfs:
+        for unit in vnf.units:
+            for port in unit.ports:
+                if port.address:
+                    yield ipaddress.ip_interface(port.address).ip
+    if part.remote is not None:
+        for inner in part.remote.parts:
+            yield from _port_ips(inner)
 
 
 @dataclass(frozen=True)

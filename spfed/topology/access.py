@@ -13,10 +13,9 @@ enters the chain.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterator
 from dataclasses import dataclass
 
-from spfed.model import AddressConstraint, PartKind, ServicePart, ServiceRecord
+from spfed.model import AddressConstraint, PartKind, ServiceRecord
 from spfed.netns import (
     AttachmentSpec,
     BridgeSpec,
@@ -57,22 +56,6 @@ def _peer(constraint: AddressConstraint) -> tuple[str, str] | None:
     return str(mine), str(other)
 
 
-def _ports(part: ServicePart) -> Iterator[str]:
-    for vnf in part.vnfs:
-        for unit in vnf.units:
-            for port in unit.ports:
-                if port.address:
-                    yield str(ipaddress.ip_interface(port.address).ip)
-    if part.remote is not None:
-        for inner in part.remote.parts:
-            yield from _ports(inner)
-
-
-def _holder(record: ServiceRecord, address: str) -> ServicePart | None:
-    """The top-level part whose tree holds a port with ``address``."""
-    return next((p for p in record.parts if address in set(_ports(p))), None)
-
-
 async def attach_customer(fabric: Fabric, record: ServiceRecord) -> list[CustomerAccess]:
     """A customer namespace on every NAP of a top-level service (``record`` from the
     top operator, with its tree); returns them.
@@ -88,7 +71,7 @@ async def attach_customer(fabric: Fabric, record: ServiceRecord) -> list[Custome
         if ends is None or not vni:
             continue
         address, peer = ends
-        part = _holder(record, peer)
+        part = record.part_holding(peer)
         if part is None:
             continue
         if part.kind is PartKind.LOCAL:

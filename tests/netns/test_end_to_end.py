@@ -325,3 +325,37 @@ async def test_a_slice_across_three_operators_carries_packets_and_deletes_whole(
     finally:
         await detach_customer(fabric, accesses)
         await fed.stop()
+
+
+async def test_two_slices_with_the_same_customer_addresses_never_reach_each_other(
+    tmp_path: Path, prefix: str
+) -> None:
+    fed = await Federation.start(tmp_path, topology(prefix))
+    fabric = Fabric(prefix)
+    accesses: list[list[CustomerAccess]] = []
+    try:
+        async with fed.client("retail") as top:
+            for name in ("slice-a", "slice-b"):
+                created = await top.create_slice(three_operator_slice(name))
+                made = await slice_settled(top, created.id)
+                assert made.state is SliceState.ACTIVE, made.error
+                found = []
+                for subnet in made.subnets:
+                    found += await attach_customer(fabric, await top.get_service(subnet.service_id))
+                accesses.append(found)
+        a, b = accesses
+        # the same NAP addresses in both slices: only their layer-2 domains tell them apart
+        assert sorted(x.address for x in a) == sorted(x.address for x in b) == [INGRESS, EGRESS]
+        a_in = next(x for x in a if x.address == INGRESS).namespace.name
+        a_out = next(x for x in a if x.address == EGRESS).namespace.name
+        b_out = next(x for x in b if x.address == EGRESS).namespace.name
+
+        ours = await udp_probe(a_in, a_out, EGRESS, 40_005)
+        assert ours.delivered == ours.sent == 5, ours
+        theirs = await udp_probe(a_in, b_out, EGRESS, 40_006, timeout_s=1.0)
+        assert theirs.sent == 5
+        assert theirs.delivered == 0, theirs
+    finally:
+        for found in accesses:
+            await detach_customer(fabric, found)
+        await fed.stop()
