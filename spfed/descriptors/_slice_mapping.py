@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from spfed.descriptors._quantities import to_mbps
 from spfed.model import (
     ConnectivityType,
     DescriptorRef,
@@ -60,6 +61,11 @@ def _link(data: Doc) -> SliceLink:
         name=str(data.get("name", "")),
         mgmt_network=bool(data.get("mgmt-network", False)),
         access_net=bool(data.get("access_net", False)),
+        bandwidth_mbps=(
+            to_mbps(float(data["root-bandwidth"]), data.get("root-bandwidth-unit") or "Mbps")
+            if data.get("root-bandwidth")
+            else 0.0
+        ),
         connection_points=tuple(
             SliceLinkPoint(
                 subnet_ref=point["subnet-ref"],

@@ -273,7 +273,8 @@ class SliceManager:
                 wan_node_of(services[a.subnet_ref], a.nsd_cp_ref, borders),
                 wan_node_of(services[b.subnet_ref], b.nsd_cp_ref, borders),
             )
-            cid = await book_slice_link(wim, record.id, link.id, nodes, link.vni, 0.0)
+            asked = next(t.bandwidth_mbps for t in request.template.links if t.id == link.id)
+            cid = await book_slice_link(wim, record.id, link.id, nodes, link.vni, asked)
             booked.append(replace(link, connectivity_ids=(cid,) if cid else ()))
         await self._update(record.id, links=tuple(booked))
 

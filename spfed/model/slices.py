@@ -97,6 +97,8 @@ class SliceLink:
     """Whether the link is reachable from outside the slice."""
     connection_points: tuple[SliceLinkPoint, ...] = ()
     """Points joined."""
+    bandwidth_mbps: float = 0.0
+    """Bandwidth the link must carry (the NST's ``root-bandwidth``), Mbit/s; 0 for best effort."""
 
 
 @dataclass(frozen=True)

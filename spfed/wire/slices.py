@@ -101,6 +101,7 @@ def slice_template_to_pb(template: SliceTemplate) -> pb.SliceTemplate:
                 mgmt_network=link.mgmt_network,
                 access_net=link.access_net,
                 connection_points=_points_to_pb(link.connection_points),
+                bandwidth_mbps=link.bandwidth_mbps,
             )
             for link in template.links
         ],
@@ -137,6 +138,7 @@ def slice_template_from_pb(msg: pb.SliceTemplate) -> SliceTemplate:
                 mgmt_network=link.mgmt_network,
                 access_net=link.access_net,
                 connection_points=_points_from_pb(list(link.connection_points)),
+                bandwidth_mbps=link.bandwidth_mbps,
             )
             for link in msg.links
         ),

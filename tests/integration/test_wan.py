@@ -16,8 +16,17 @@ from typing import Any
 import pytest
 
 from spfed.lifecycle import NodeRuntime
-from spfed.model import InstantiateRequest, QosRequirements, ServiceRecord, ServiceState
+from spfed.model import (
+    InstantiateRequest,
+    QosRequirements,
+    ServiceRecord,
+    ServiceState,
+    SliceState,
+)
 from tests.integration._federation import Federation, Operator, demo_request, demo_spec, settle
+from tests.integration.test_slices import request as slice_request
+from tests.integration.test_slices import settled as slice_settled
+from tests.integration.test_slices import template as slice_template
 from wim import Wim
 
 pytestmark = pytest.mark.timeout(60)
@@ -220,5 +229,33 @@ async def test_a_lower_sp_without_a_border_fails_the_service_and_compensates(
         assert "wholesale-us" in record.error.message
         assert wim_of(fed, "retail").connectivity_ids("") == []
         await released(fed, used)
+    finally:
+        await fed.stop()
+
+
+async def test_a_slice_link_is_booked_on_the_wan_with_its_bandwidth_and_freed_on_delete(
+    tmp_path: Path,
+) -> None:
+    fed = await Federation.start(tmp_path, spec(retail_wan(), eu_wan()))
+    try:
+        nst = slice_template("nst-secure-edge.yml")
+        (link,) = nst.links
+        nst = replace(nst, links=(replace(link, bandwidth_mbps=250.0),))
+        async with fed.client("retail", "alice") as alice:
+            made = await alice.create_slice(slice_request("wan-slice", nst))
+            active = await slice_settled(alice, made.id)
+            assert active.state is SliceState.ACTIVE, active.error
+            (booked_link,) = active.links
+            (cid,) = booked_link.connectivity_ids
+            handle = wim_of(fed, "retail").get_connectivity_service(cid)
+            # the CDN's output is behind the border to wholesale-eu, the chain's input at ams
+            assert {p.node for p in handle.endpoints} == {"ams", "to-eu"}
+            assert handle.bandwidth_mbps == 250.0
+            assert booked(fed, "retail")["ams-eu"] == 250.0
+
+            await alice.delete_slice(made.id)
+            assert (await slice_settled(alice, made.id)).state is SliceState.DELETED
+        assert not [c for c in wim_of(fed, "retail").connectivity_ids("") if c.startswith("slice:")]
+        assert booked(fed, "retail")["ams-eu"] == 0.0
     finally:
         await fed.stop()

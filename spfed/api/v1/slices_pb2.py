@@ -28,7 +28,7 @@ from spfed.api.v1 import descriptors_pb2 as spfed_dot_v1_dot_descriptors__pb2
 from spfed.api.v1 import services_pb2 as spfed_dot_v1_dot_services__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15spfed/v1/slices.proto\x12\x08spfed.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\x1a\x1aspfed/v1/descriptors.proto\x1a\x17spfed/v1/services.proto\"1\n\x10SliceAccessPoint\x12\x10\n\x08location\x18\x01 \x01(\t\x12\x0b\n\x03nap\x18\x02 \x01(\t\"\xe3\x01\n\x0bSliceSubnet\x12\n\n\x02id\x18\x01 \x01(\t\x12$\n\x03nsd\x18\x02 \x01(\x0b\x32\x17.spfed.v1.DescriptorRef\x12\x0f\n\x07nsd_ref\x18\x03 \x01(\t\x12\x11\n\tis_shared\x18\x04 \x01(\x08\x12\x10\n\x08sla_name\x18\x05 \x01(\t\x12\x0f\n\x07sla_ref\x18\x06 \x01(\t\x12-\n\tingresses\x18\x07 \x03(\x0b\x32\x1a.spfed.v1.SliceAccessPoint\x12,\n\x08\x65gresses\x18\x08 \x03(\x0b\x32\x1a.spfed.v1.SliceAccessPoint\"L\n\x0eSliceLinkPoint\x12\x12\n\nsubnet_ref\x18\x01 \x01(\t\x12\x12\n\nnsd_cp_ref\x18\x02 \x01(\t\x12\x12\n\nip_address\x18\x03 \x01(\t\"\xbb\x01\n\tSliceLink\x12\n\n\x02id\x18\x01 \x01(\t\x12\x35\n\x11\x63onnectivity_type\x18\x02 \x01(\x0e\x32\x1a.spfed.v1.ConnectivityType\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x14\n\x0cmgmt_network\x18\x04 \x01(\x08\x12\x12\n\naccess_net\x18\x05 \x01(\x08\x12\x33\n\x11\x63onnection_points\x18\x06 \x03(\x0b\x32\x18.spfed.v1.SliceLinkPoint\"\xe0\x01\n\rSliceTemplate\x12$\n\x03ref\x18\x01 \x01(\x0b\x32\x17.spfed.v1.DescriptorRef\x12\x0e\n\x06\x61uthor\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x1a\n\x12slice_service_type\x18\x04 \x01(\t\x12\x1c\n\x14slice_differentiator\x18\x05 \x01(\t\x12&\n\x07subnets\x18\x06 \x03(\x0b\x32\x15.spfed.v1.SliceSubnet\x12\"\n\x05links\x18\x07 \x03(\x0b\x32\x13.spfed.v1.SliceLink\"r\n\x13SliceSubnetInstance\x12\x11\n\tsubnet_id\x18\x01 \x01(\t\x12$\n\x03nsd\x18\x02 \x01(\x0b\x32\x17.spfed.v1.DescriptorRef\x12\x12\n\nservice_id\x18\x03 \x01(\t\x12\x0e\n\x06shared\x18\x04 \x01(\x08\"\x8b\x01\n\x11SliceLinkInstance\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06subnet\x18\x02 \x01(\t\x12\x0b\n\x03vni\x18\x03 \x01(\r\x12\x33\n\x11\x63onnection_points\x18\x04 \x03(\x0b\x32\x18.spfed.v1.SliceLinkPoint\x12\x18\n\x10\x63onnectivity_ids\x18\x05 \x03(\t\"\xf5\x02\n\x05Slice\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12)\n\x08template\x18\x03 \x01(\x0b\x32\x17.spfed.v1.DescriptorRef\x12\r\n\x05owner\x18\x04 \x01(\t\x12#\n\x05state\x18\x05 \x01(\x0e\x32\x14.spfed.v1.SliceState\x12.\n\x07subnets\x18\x06 \x03(\x0b\x32\x1d.spfed.v1.SliceSubnetInstance\x12*\n\x05links\x18\x07 \x03(\x0b\x32\x1b.spfed.v1.SliceLinkInstance\x12!\n\x05\x65rror\x18\x08 \x01(\x0b\x32\x12.google.rpc.Status\x12\x12\n\nrequest_id\x18\t \x01(\t\x12/\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xcd\x02\n\x12\x43reateSliceRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12)\n\x08template\x18\x03 \x01(\x0b\x32\x17.spfed.v1.SliceTemplate\x12\x30\n\x04nsds\x18\x04 \x03(\x0b\x32\".spfed.v1.NetworkServiceDescriptor\x12&\n\x05vnfds\x18\x05 \x03(\x0b\x32\x17.spfed.v1.VnfDescriptor\x12>\n\tplacement\x18\x06 \x03(\x0b\x32+.spfed.v1.CreateSliceRequest.PlacementEntry\x1aP\n\x0ePlacementEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12-\n\x05value\x18\x02 \x01(\x0b\x32\x1e.spfed.v1.PlacementConstraints:\x02\x38\x01\"5\n\x13\x43reateSliceResponse\x12\x1e\n\x05slice\x18\x01 \x01(\x0b\x32\x0f.spfed.v1.Slice\"#\n\x0fGetSliceRequest\x12\x10\n\x08slice_id\x18\x01 \x01(\t\"2\n\x10GetSliceResponse\x12\x1e\n\x05slice\x18\x01 \x01(\x0b\x32\x0f.spfed.v1.Slice\"-\n\x11ListSlicesRequest\x12\x18\n\x10include_inactive\x18\x01 \x01(\x08\"5\n\x12ListSlicesResponse\x12\x1f\n\x06slices\x18\x01 \x03(\x0b\x32\x0f.spfed.v1.Slice\"&\n\x12\x44\x65leteSliceRequest\x12\x10\n\x08slice_id\x18\x01 \x01(\t\"5\n\x13\x44\x65leteSliceResponse\x12\x1e\n\x05slice\x18\x01 \x01(\x0b\x32\x0f.spfed.v1.Slice*\xa6\x01\n\nSliceState\x12\x1b\n\x17SLICE_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14SLICE_STATE_CREATING\x10\x01\x12\x16\n\x12SLICE_STATE_ACTIVE\x10\x02\x12\x16\n\x12SLICE_STATE_FAILED\x10\x03\x12\x18\n\x14SLICE_STATE_DELETING\x10\x04\x12\x17\n\x13SLICE_STATE_DELETED\x10\x05\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15spfed/v1/slices.proto\x12\x08spfed.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\x1a\x1aspfed/v1/descriptors.proto\x1a\x17spfed/v1/services.proto\"1\n\x10SliceAccessPoint\x12\x10\n\x08location\x18\x01 \x01(\t\x12\x0b\n\x03nap\x18\x02 \x01(\t\"\xe3\x01\n\x0bSliceSubnet\x12\n\n\x02id\x18\x01 \x01(\t\x12$\n\x03nsd\x18\x02 \x01(\x0b\x32\x17.spfed.v1.DescriptorRef\x12\x0f\n\x07nsd_ref\x18\x03 \x01(\t\x12\x11\n\tis_shared\x18\x04 \x01(\x08\x12\x10\n\x08sla_name\x18\x05 \x01(\t\x12\x0f\n\x07sla_ref\x18\x06 \x01(\t\x12-\n\tingresses\x18\x07 \x03(\x0b\x32\x1a.spfed.v1.SliceAccessPoint\x12,\n\x08\x65gresses\x18\x08 \x03(\x0b\x32\x1a.spfed.v1.SliceAccessPoint\"L\n\x0eSliceLinkPoint\x12\x12\n\nsubnet_ref\x18\x01 \x01(\t\x12\x12\n\nnsd_cp_ref\x18\x02 \x01(\t\x12\x12\n\nip_address\x18\x03 \x01(\t\"\xd3\x01\n\tSliceLink\x12\n\n\x02id\x18\x01 \x01(\t\x12\x35\n\x11\x63onnectivity_type\x18\x02 \x01(\x0e\x32\x1a.spfed.v1.ConnectivityType\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x14\n\x0cmgmt_network\x18\x04 \x01(\x08\x12\x12\n\naccess_net\x18\x05 \x01(\x08\x12\x33\n\x11\x63onnection_points\x18\x06 \x03(\x0b\x32\x18.spfed.v1.SliceLinkPoint\x12\x16\n\x0e\x62\x61ndwidth_mbps\x18\x07 \x01(\x01\"\xe0\x01\n\rSliceTemplate\x12$\n\x03ref\x18\x01 \x01(\x0b\x32\x17.spfed.v1.DescriptorRef\x12\x0e\n\x06\x61uthor\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x1a\n\x12slice_service_type\x18\x04 \x01(\t\x12\x1c\n\x14slice_differentiator\x18\x05 \x01(\t\x12&\n\x07subnets\x18\x06 \x03(\x0b\x32\x15.spfed.v1.SliceSubnet\x12\"\n\x05links\x18\x07 \x03(\x0b\x32\x13.spfed.v1.SliceLink\"r\n\x13SliceSubnetInstance\x12\x11\n\tsubnet_id\x18\x01 \x01(\t\x12$\n\x03nsd\x18\x02 \x01(\x0b\x32\x17.spfed.v1.DescriptorRef\x12\x12\n\nservice_id\x18\x03 \x01(\t\x12\x0e\n\x06shared\x18\x04 \x01(\x08\"\x8b\x01\n\x11SliceLinkInstance\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06subnet\x18\x02 \x01(\t\x12\x0b\n\x03vni\x18\x03 \x01(\r\x12\x33\n\x11\x63onnection_points\x18\x04 \x03(\x0b\x32\x18.spfed.v1.SliceLinkPoint\x12\x18\n\x10\x63onnectivity_ids\x18\x05 \x03(\t\"\xf5\x02\n\x05Slice\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12)\n\x08template\x18\x03 \x01(\x0b\x32\x17.spfed.v1.DescriptorRef\x12\r\n\x05owner\x18\x04 \x01(\t\x12#\n\x05state\x18\x05 \x01(\x0e\x32\x14.spfed.v1.SliceState\x12.\n\x07subnets\x18\x06 \x03(\x0b\x32\x1d.spfed.v1.SliceSubnetInstance\x12*\n\x05links\x18\x07 \x03(\x0b\x32\x1b.spfed.v1.SliceLinkInstance\x12!\n\x05\x65rror\x18\x08 \x01(\x0b\x32\x12.google.rpc.Status\x12\x12\n\nrequest_id\x18\t \x01(\t\x12/\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xcd\x02\n\x12\x43reateSliceRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12)\n\x08template\x18\x03 \x01(\x0b\x32\x17.spfed.v1.SliceTemplate\x12\x30\n\x04nsds\x18\x04 \x03(\x0b\x32\".spfed.v1.NetworkServiceDescriptor\x12&\n\x05vnfds\x18\x05 \x03(\x0b\x32\x17.spfed.v1.VnfDescriptor\x12>\n\tplacement\x18\x06 \x03(\x0b\x32+.spfed.v1.CreateSliceRequest.PlacementEntry\x1aP\n\x0ePlacementEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12-\n\x05value\x18\x02 \x01(\x0b\x32\x1e.spfed.v1.PlacementConstraints:\x02\x38\x01\"5\n\x13\x43reateSliceResponse\x12\x1e\n\x05slice\x18\x01 \x01(\x0b\x32\x0f.spfed.v1.Slice\"#\n\x0fGetSliceRequest\x12\x10\n\x08slice_id\x18\x01 \x01(\t\"2\n\x10GetSliceResponse\x12\x1e\n\x05slice\x18\x01 \x01(\x0b\x32\x0f.spfed.v1.Slice\"-\n\x11ListSlicesRequest\x12\x18\n\x10include_inactive\x18\x01 \x01(\x08\"5\n\x12ListSlicesResponse\x12\x1f\n\x06slices\x18\x01 \x03(\x0b\x32\x0f.spfed.v1.Slice\"&\n\x12\x44\x65leteSliceRequest\x12\x10\n\x08slice_id\x18\x01 \x01(\t\"5\n\x13\x44\x65leteSliceResponse\x12\x1e\n\x05slice\x18\x01 \x01(\x0b\x32\x0f.spfed.v1.Slice*\xa6\x01\n\nSliceState\x12\x1b\n\x17SLICE_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14SLICE_STATE_CREATING\x10\x01\x12\x16\n\x12SLICE_STATE_ACTIVE\x10\x02\x12\x16\n\x12SLICE_STATE_FAILED\x10\x03\x12\x18\n\x14SLICE_STATE_DELETING\x10\x04\x12\x17\n\x13SLICE_STATE_DELETED\x10\x05\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,8 +37,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_CREATESLICEREQUEST_PLACEMENTENTRY']._loaded_options = None
   _globals['_CREATESLICEREQUEST_PLACEMENTENTRY']._serialized_options = b'8\001'
-  _globals['_SLICESTATE']._serialized_start=2234
-  _globals['_SLICESTATE']._serialized_end=2400
+  _globals['_SLICESTATE']._serialized_start=2258
+  _globals['_SLICESTATE']._serialized_end=2424
   _globals['_SLICEACCESSPOINT']._serialized_start=146
   _globals['_SLICEACCESSPOINT']._serialized_end=195
   _globals['_SLICESUBNET']._serialized_start=198
@@ -46,31 +46,31 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SLICELINKPOINT']._serialized_start=427
   _globals['_SLICELINKPOINT']._serialized_end=503
   _globals['_SLICELINK']._serialized_start=506
-  _globals['_SLICELINK']._serialized_end=693
-  _globals['_SLICETEMPLATE']._serialized_start=696
-  _globals['_SLICETEMPLATE']._serialized_end=920
-  _globals['_SLICESUBNETINSTANCE']._serialized_start=922
-  _globals['_SLICESUBNETINSTANCE']._serialized_end=1036
-  _globals['_SLICELINKINSTANCE']._serialized_start=1039
-  _globals['_SLICELINKINSTANCE']._serialized_end=1178
-  _globals['_SLICE']._serialized_start=1181
-  _globals['_SLICE']._serialized_end=1554
-  _globals['_CREATESLICEREQUEST']._serialized_start=1557
-  _globals['_CREATESLICEREQUEST']._serialized_end=1890
-  _globals['_CREATESLICEREQUEST_PLACEMENTENTRY']._serialized_start=1810
-  _globals['_CREATESLICEREQUEST_PLACEMENTENTRY']._serialized_end=1890
-  _globals['_CREATESLICERESPONSE']._serialized_start=1892
-  _globals['_CREATESLICERESPONSE']._serialized_end=1945
-  _globals['_GETSLICEREQUEST']._serialized_start=1947
-  _globals['_GETSLICEREQUEST']._serialized_end=1982
-  _globals['_GETSLICERESPONSE']._serialized_start=1984
-  _globals['_GETSLICERESPONSE']._serialized_end=2034
-  _globals['_LISTSLICESREQUEST']._serialized_start=2036
-  _globals['_LISTSLICESREQUEST']._serialized_end=2081
-  _globals['_LISTSLICESRESPONSE']._serialized_start=2083
-  _globals['_LISTSLICESRESPONSE']._serialized_end=2136
-  _globals['_DELETESLICEREQUEST']._serialized_start=2138
-  _globals['_DELETESLICEREQUEST']._serialized_end=2176
-  _globals['_DELETESLICERESPONSE']._serialized_start=2178
-  _globals['_DELETESLICERESPONSE']._serialized_end=2231
+  _globals['_SLICELINK']._serialized_end=717
+  _globals['_SLICETEMPLATE']._serialized_start=720
+  _globals['_SLICETEMPLATE']._serialized_end=944
+  _globals['_SLICESUBNETINSTANCE']._serialized_start=946
+  _globals['_SLICESUBNETINSTANCE']._serialized_end=1060
+  _globals['_SLICELINKINSTANCE']._serialized_start=1063
+  _globals['_SLICELINKINSTANCE']._serialized_end=1202
+  _globals['_SLICE']._serialized_start=1205
+  _globals['_SLICE']._serialized_end=1578
+  _globals['_CREATESLICEREQUEST']._serialized_start=1581
+  _globals['_CREATESLICEREQUEST']._serialized_end=1914
+  _globals['_CREATESLICEREQUEST_PLACEMENTENTRY']._serialized_start=1834
+  _globals['_CREATESLICEREQUEST_PLACEMENTENTRY']._serialized_end=1914
+  _globals['_CREATESLICERESPONSE']._serialized_start=1916
+  _globals['_CREATESLICERESPONSE']._serialized_end=1969
+  _globals['_GETSLICEREQUEST']._serialized_start=1971
+  _globals['_GETSLICEREQUEST']._serialized_end=2006
+  _globals['_GETSLICERESPONSE']._serialized_start=2008
+  _globals['_GETSLICERESPONSE']._serialized_end=2058
+  _globals['_LISTSLICESREQUEST']._serialized_start=2060
+  _globals['_LISTSLICESREQUEST']._serialized_end=2105
+  _globals['_LISTSLICESRESPONSE']._serialized_start=2107
+  _globals['_LISTSLICESRESPONSE']._serialized_end=2160
+  _globals['_DELETESLICEREQUEST']._serialized_start=2162
+  _globals['_DELETESLICEREQUEST']._serialized_end=2200
+  _globals['_DELETESLICERESPONSE']._serialized_start=2202
+  _globals['_DELETESLICERESPONSE']._serialized_end=2255
 # @@protoc_insertion_point(module_scope)

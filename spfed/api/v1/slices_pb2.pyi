@@ -181,6 +181,7 @@ class SliceLink(_message.Message):
     MGMT_NETWORK_FIELD_NUMBER: _builtins.int
     ACCESS_NET_FIELD_NUMBER: _builtins.int
     CONNECTION_POINTS_FIELD_NUMBER: _builtins.int
+    BANDWIDTH_MBPS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Id within the template."""
     connectivity_type: _descriptors_pb2.ConnectivityType.ValueType
@@ -191,6 +192,8 @@ class SliceLink(_message.Message):
     """Whether the link is a management network."""
     access_net: _builtins.bool
     """Whether the link is reachable from outside the slice."""
+    bandwidth_mbps: _builtins.float
+    """Bandwidth the link must carry (the NST's root-bandwidth), Mbit/s; 0 for best effort."""
     @_builtins.property
     def connection_points(self) -> _containers.RepeatedCompositeFieldContainer[Global___SliceLinkPoint]:
         """Points joined."""
@@ -204,10 +207,11 @@ class SliceLink(_message.Message):
         mgmt_network: _builtins.bool = ...,
         access_net: _builtins.bool = ...,
         connection_points: _abc.Iterable[Global___SliceLinkPoint] | None = ...,
+        bandwidth_mbps: _builtins.float = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["access_net", b"access_net", "connection_points", b"connection_points", "connectivity_type", b"connectivity_type", "id", b"id", "mgmt_network", b"mgmt_network", "name", b"name"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["access_net", b"access_net", "bandwidth_mbps", b"bandwidth_mbps", "connection_points", b"connection_points", "connectivity_type", b"connectivity_type", "id", b"id", "mgmt_network", b"mgmt_network", "name", b"name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

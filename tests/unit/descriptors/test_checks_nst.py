@@ -72,3 +72,28 @@ def test_duplicate_ids() -> None:
         ),
         FieldViolation("slice_vld[1].id", "duplicate link id 'data' (also slice_vld[0].id)"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("bandwidth", "unit", "mbps"),
+    [(2, "Gbps", 2000.0), (500, "Mbps", 500.0), (300, None, 300.0), (0, None, 0.0)],
+)
+def test_a_links_root_bandwidth_is_its_bandwidth_in_mbps(
+    bandwidth: int, unit: str | None, mbps: float
+) -> None:
+    doc = builders.nst()
+    doc["slice_vld"][0]["root-bandwidth"] = bandwidth
+    if unit is not None:
+        doc["slice_vld"][0]["root-bandwidth-unit"] = unit
+    parsed = parse_document(doc)
+    assert isinstance(parsed, SliceTemplate)
+    assert parsed.links[0].bandwidth_mbps == mbps
+
+
+def test_an_unknown_bandwidth_unit_is_refused_naming_the_field() -> None:
+    doc = builders.nst()
+    doc["slice_vld"][0]["root-bandwidth"] = 5
+    doc["slice_vld"][0]["root-bandwidth-unit"] = "furlongs"
+    with pytest.raises(DescriptorError) as raised:
+        parse_document(doc)
+    assert "slice_vld[0].root-bandwidth-unit" in str(raised.value)
