@@ -489,3 +489,46 @@ def test_a_node_over_tls_needs_to_be_told_how(serve: Serve) -> None:
     plaintext = run("service", "list", "--node", node, "--insecure")
     assert plaintext.exit_code == 1  # a TLS server hangs up on a plaintext client
     assert plaintext.stderr.startswith(f"UNAVAILABLE: cannot reach the node at {node}")
+
+
+def test_slice_create_list_show_delete_from_the_command_line(serve: Serve, tmp_path: Path) -> None:
+    """Two firewall services on the node's one PoP, joined by a slice link."""
+    node = serve("solo")
+    slices = REPO / "examples" / "slices"
+    template = tmp_path / "two-firewalls.yml"
+    template.write_text(
+        (slices / "nst-three-operators.yml")
+        .read_text()
+        .replace('name: "three-operators"', 'name: "two-firewalls"')
+    )
+    text = template.read_text()
+    # keep the firewall hop twice: the DPI and NAT subnets become firewall hops
+    text = text.replace('nsd-name: "dpi-hop"', 'nsd-name: "fw-hop"')
+    text = text.replace('nsd-name: "nat-hop"', 'nsd-name: "fw-hop"')
+    text = text.replace('location: "de"', 'location: "nl"')  # the node's one region
+    template.write_text(text)
+    files = (str(template), str(slices / "nsd-fw-hop.yml"), str(EXAMPLES / "vnfd-firewall.yml"))
+
+    created = run("slice", "create", *files, "--node", node, "--name", "fw3", "--json")
+    assert created.exit_code == 0, created.stdout + created.stderr
+    made = json.loads(created.stdout)
+    assert made["state"] == "ACTIVE"
+    assert [s["subnet_id"] for s in made["subnets"]] == ["fw", "dpi", "nat"]
+    assert [ipaddress.ip_network(link["subnet"]).prefixlen for link in made["links"]] == [31, 31]
+
+    listed = run_json("slice", "list", "--node", node)
+    assert [(s["id"], s["state"]) for s in listed] == [(made["id"], "ACTIVE")]
+    shown = run("slice", "show", made["id"], "--node", node)
+    assert shown.exit_code == 0
+    assert f"slice {made['id']}  fw3" in shown.stdout
+    assert "link fw-2-dpi: " in shown.stdout
+
+    bad = run("slice", "create", str(slices / "nsd-fw-hop.yml"), "--node", node)
+    assert bad.exit_code == 2  # no template among the files
+    assert "exactly one slice template" in bad.stderr
+
+    deleted = run("slice", "delete", made["id"], "--node", node, "--json")
+    assert deleted.exit_code == 0, deleted.stderr
+    assert json.loads(deleted.stdout)["state"] == "DELETED"
+    assert run_json("slice", "list", "--node", node) == []
+    assert run_json("service", "list", "--node", node) == []
