@@ -35,7 +35,9 @@ from tests.integration._federation import (
     Federation,
     demo_spec,
     examples,
+    settle,
 )
+from tests.integration.test_addressing import Gated, install
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -250,3 +252,37 @@ async def test_a_slice_link_between_two_services_on_one_pop_shares_its_segment(
         assert {first, second} == {f"{a}/31" for a in ipaddress.ip_network(link.subnet)}
         await alice.delete_slice(made.id)
         assert (await settled(alice, made.id)).state is SliceState.DELETED
+
+
+async def test_a_slice_cut_by_a_restart_is_undone_and_fails(tmp_path: Path) -> None:
+    """retail stops while the slice's services are being delegated; at start-up the slice
+    is undone: FAILED, its services ended, its link addresses back in the pool."""
+    spec = demo_spec()
+    federation = await Federation.start(tmp_path, spec)
+    try:
+        gates = [install(federation, "retail", lower, Gated) for lower in spec["retail"].children]
+        async with federation.client("retail", "alice") as alice:
+            made = await alice.create_slice(request("cut", template("nst-secure-edge.yml")))
+        for _ in range(200):  # until a sub-service is on its way down (at most 10 s)
+            if any(g.entered.is_set() for g in gates):
+                break
+            await asyncio.sleep(0.05)
+        assert any(g.entered.is_set() for g in gates)
+        assert _slice_pool(federation)  # the link's /31 is drawn
+        stopping = asyncio.create_task(federation.nodes["retail"].stop(0))
+        for gate in gates:
+            gate.admit.set()
+        await stopping
+        await federation.start_node("retail", spec)
+
+        async with federation.client("retail", "alice") as alice:
+            cut = await settled(alice, made.id)
+            assert cut.state is SliceState.FAILED
+            assert cut.error is not None
+            for subnet in cut.subnets:
+                if subnet.service_id:
+                    service, _ = await settle(alice, subnet.service_id)
+                    assert service.state in (ServiceState.FAILED, ServiceState.TERMINATED)
+        assert _slice_pool(federation) == {}
+    finally:
+        await federation.stop()
