@@ -36,6 +36,7 @@ from spfed.lifecycle.slice_plan import (
     check_slice_request,
     link_points,
     subnet_request,
+    subnet_request_id,
 )
 from spfed.lifecycle.slice_wan import book_slice_link, release_slice_links, wan_node_of
 from spfed.model import (
@@ -346,6 +347,13 @@ class SliceManager:
         for subnet in record.subnets:
             async with self._holds:
                 service_id, left = await self._store.drop(slice_id, subnet.subnet_id)
+            if not service_id:
+                # Instantiated, but the node stopped before the slice held it: only this
+                # slice used its request id, so it is this slice's alone.
+                match = await self._rt.services.find_request(
+                    record.owner, subnet_request_id(slice_id, subnet.subnet_id)
+                )
+                service_id, left = (match.service_id, 0) if match is not None else ("", 0)
             if not service_id or left:
                 continue
             await self._terminate(caller, slice_id, subnet.subnet_id, service_id)

@@ -286,3 +286,24 @@ async def test_a_slice_cut_by_a_restart_is_undone_and_fails(tmp_path: Path) -> N
         assert _slice_pool(federation) == {}
     finally:
         await federation.stop()
+
+
+async def test_a_service_the_slice_never_got_to_hold_is_still_ended_with_the_slice(
+    fed: Federation,
+) -> None:
+    """The node may stop between instantiating a subnet and storing the slice's hold on
+    it; the slice's teardown finds that service by the subnet's request id."""
+    async with fed.client("retail", "alice") as alice:
+        made = await alice.create_slice(request("orphan", template("nst-secure-edge.yml")))
+        active = await settled(alice, made.id)
+        assert active.state is SliceState.ACTIVE, active.error
+        chain = next(s for s in active.subnets if s.subnet_id == "chain")
+        manager = fed.nodes["retail"].slices
+        assert manager is not None
+        # as if the hold had never been stored
+        assert await manager._store.drop(made.id, "chain") == (chain.service_id, 0)
+
+        await alice.delete_slice(made.id)
+        assert (await settled(alice, made.id)).state is SliceState.DELETED
+        service, _ = await settle(alice, chain.service_id)
+        assert service.state is ServiceState.TERMINATED
