@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from spfed.errors import Aborted, FailedPrecondition, FieldViolation, NotFound, SpfedError
+from spfed.gathering import gather_all
 from spfed.lifecycle.lifecycle import ServiceLifecycle
 from spfed.lifecycle.slice_plan import (
     SubnetPlan,
@@ -344,6 +345,7 @@ class SliceManager:
             return
         caller = _as_owner(record.owner)
         await release_slice_links(self._rt.wim, slice_id)
+        ending: list[Coroutine[Any, Any, None]] = []
         for subnet in record.subnets:
             async with self._holds:
                 service_id, left = await self._store.drop(slice_id, subnet.subnet_id)
@@ -356,7 +358,8 @@ class SliceManager:
                 service_id, left = (match.service_id, 0) if match is not None else ("", 0)
             if not service_id or left:
                 continue
-            await self._terminate(caller, slice_id, subnet.subnet_id, service_id)
+            ending.append(self._terminate(caller, slice_id, subnet.subnet_id, service_id))
+        await gather_all(*ending)  # the services end concurrently, each down its own tree
         for link in record.links:
             await self._rt.blocks.release(link_owner(slice_id, link.id))
 
