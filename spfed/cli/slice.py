@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 __all__ = ["slice_group", "slice_lines"]
 
 _BUSY = ("CREATING", "DELETING")
+_POLL_S = 0.2
+_WAIT_S = 600.0
+"""How long ``create`` and ``delete`` follow a slice before they return it as it is."""
 
 
 @click.group("slice")
@@ -80,12 +83,18 @@ def _show(record: SliceRecord, *, as_json: bool) -> None:
     click.echo(json_text(record) if as_json else "\n".join(slice_lines(record)))
 
 
-async def _until_settled(client: PlatformClient, slice_id: str) -> SliceRecord:
-    while True:
-        record = await client.get_slice(slice_id)
+async def _until_settled(
+    client: PlatformClient, slice_id: str, timeout_s: float = _WAIT_S
+) -> SliceRecord:
+    """The slice once it is no longer CREATING or DELETING, or as it is after
+    ``timeout_s`` (the node goes on; ``spfed slice show`` tells later)."""
+    record = await client.get_slice(slice_id)
+    for _ in range(int(timeout_s / _POLL_S)):
         if record.state.value not in _BUSY:
-            return record
-        await asyncio.sleep(0.2)
+            break
+        await asyncio.sleep(_POLL_S)
+        record = await client.get_slice(slice_id)
+    return record
 
 
 @slice_group.command("create")
@@ -119,7 +128,7 @@ def create(
 
     Every file is validated first, as by spfed validate; exactly one must be
     an NST. Exits 0 when the slice is ACTIVE (or accepted, with --no-wait),
-    1 when it FAILED.
+    1 when it FAILED or is still being created after 10 minutes.
     """
     from spfed.descriptors import validate_files
     from spfed.model import CreateSliceRequest
@@ -148,7 +157,8 @@ def create(
         if not no_wait:
             record = await _until_settled(client, record.id)
         _show(record, as_json=as_json)
-        return 1 if record.state.value == "FAILED" else 0
+        still = record.state.value == "CREATING" and not no_wait  # followed for 10 minutes
+        return 1 if record.state.value == "FAILED" or still else 0
 
     call_node(node, work, as_json=as_json, error_extra={"request_id": request.request_id})
 
