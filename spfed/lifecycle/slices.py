@@ -345,7 +345,7 @@ class SliceManager:
             return
         caller = _as_owner(record.owner)
         await release_slice_links(self._rt.wim, slice_id)
-        ending: list[Coroutine[Any, Any, None]] = []
+        ending: list[tuple[str, str]] = []  # (subnet, service) to end
         for subnet in record.subnets:
             async with self._holds:
                 service_id, left = await self._store.drop(slice_id, subnet.subnet_id)
@@ -358,8 +358,9 @@ class SliceManager:
                 service_id, left = (match.service_id, 0) if match is not None else ("", 0)
             if not service_id or left:
                 continue
-            ending.append(self._terminate(caller, slice_id, subnet.subnet_id, service_id))
-        await gather_all(*ending)  # the services end concurrently, each down its own tree
+            ending.append((subnet.subnet_id, service_id))
+        # the services end concurrently, each down its own tree
+        await gather_all(*(self._terminate(caller, slice_id, s, sid) for s, sid in ending))
         for link in record.links:
             await self._rt.blocks.release(link_owner(slice_id, link.id))
 
