@@ -393,8 +393,22 @@ class NetnsWimDriver:
             FailedPrecondition: an item is not of this driver's prefix (the prefix was
                 changed since the service was built); nothing is removed.
         """
-        await self._delete(self._items(handle, _VXLAN), self._items(handle, _BRIDGE))
+        bridges = self._items(handle, _BRIDGE) + self._touched_bridges(handle)
+        await self._delete(self._items(handle, _VXLAN), list(dict.fromkeys(bridges)))
         _log.info("wim.netns.removed service=%s", handle.service_id)
+
+    def _touched_bridges(self, handle: ConnectivityHandle) -> list[tuple[str, str]]:
+        """The link's bridge in every gateway the service touches, whoever created it.
+
+        In a gateway shared with a neighbour (a border), the side that removes the
+        last port must remove the bridge, or an empty one is left behind; the VIM's
+        bridges with VNF ports still on them are kept, as any bridge with a port.
+        """
+        try:
+            plan = self._plan(handle)
+        except (InvalidArgument, FailedPrecondition):
+            return []  # the WAN changed since: what the service created is all we know
+        return [(g.name, self._bridge_name(g, plan)) for g in plan.gateways]
 
     async def status(self, handle: ConnectivityHandle) -> ServiceStatus:
         """``ACTIVE`` when every segment device exists, is up and enslaved to a bridge.
