@@ -11,14 +11,12 @@ WIM joins them with an E-Line whose endpoints name the link's layer-2 domain
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 
 from spfed.config import BorderConfig
-from spfed.errors import AlreadyExists, FailedPrecondition, FieldViolation
-from spfed.model import PartKind, ServiceRecord, WimService
-from spfed.netns.layout import link_bridge_label
-from wim import ConnectionPoint, ConnectivityRequest, Wim
+from spfed.lifecycle.wan import book_link, border_to_lower, release_links
+from spfed.model import PartKind, ServiceRecord
+from wim import Wim
 
 __all__ = [
     "book_slice_link",
@@ -56,16 +54,7 @@ def wan_node_of(record: ServiceRecord, point: str, borders: Sequence[BorderConfi
         return ""
     if part.kind is PartKind.LOCAL:
         return part.pop
-    border = next((b.id for b in borders if b.peer == part.lower_sp), "")
-    if not border:
-        raise FailedPrecondition(
-            f"point {point} of service {record.id} is at lower SP {part.lower_sp}, but no"
-            " border point of this node's WAN leads there",
-            field_violations=[
-                FieldViolation("catalogue.borders", f"a border with peer '{part.lower_sp}'")
-            ],
-        )
-    return border
+    return border_to_lower(part.lower_sp, borders, f"point {point} of service {record.id}")
 
 
 async def book_slice_link(
@@ -81,20 +70,10 @@ async def book_slice_link(
     if not nodes[0] or not nodes[1] or nodes[0] == nodes[1]:
         return ""
     cid = slice_connectivity_id(slice_id, link_id)
-    label = link_bridge_label(vni)
-    request = ConnectivityRequest(
-        WimService.E_LINE,
-        (ConnectionPoint(nodes[0], label), ConnectionPoint(nodes[1], label)),
-        bandwidth,
-    )
-    with contextlib.suppress(AlreadyExists):  # booked by an earlier run
-        await wim.create_connectivity_service(request, service_id=cid)
+    await book_link(wim, cid, nodes, vni, bandwidth)
     return cid
 
 
 async def release_slice_links(wim: Wim | None, slice_id: str) -> None:
     """Delete every connectivity service of a slice (idempotent; nothing without a WIM)."""
-    if wim is None:
-        return
-    for cid in wim.connectivity_ids(slice_connectivity_prefix(slice_id)):
-        await wim.delete_connectivity_service(cid)
+    await release_links(wim, slice_connectivity_prefix(slice_id))

@@ -23,9 +23,12 @@ from wim import ConnectionPoint, ConnectivityRequest, Wim
 
 __all__ = [
     "WanDemand",
+    "book_link",
     "book_wan",
+    "border_to_lower",
     "connectivity_id",
     "connectivity_prefix",
+    "release_links",
     "release_wan",
     "wan_demands",
 ]
@@ -62,6 +65,21 @@ def _border_toward(peer: str, borders: Sequence[BorderConfig]) -> str:
     return next((b.id for b in borders if b.peer == peer), "")
 
 
+def border_to_lower(lower: str, borders: Sequence[BorderConfig], what: str) -> str:
+    """The border point of the node's WAN toward lower SP ``lower``.
+
+    Raises:
+        FailedPrecondition: none leads there (``what`` says what needed it).
+    """
+    border = _border_toward(lower, borders)
+    if not border:
+        raise FailedPrecondition(
+            f"{what} reaches lower SP {lower}, but no border point of this node's WAN leads there",
+            field_violations=[FieldViolation("catalogue.borders", f"a border with peer '{lower}'")],
+        )
+    return border
+
+
 def wan_demands(
     links: Sequence[GraphLink],
     parts: Mapping[str, str],
@@ -90,17 +108,8 @@ def wan_demands(
             if member is None:
                 node = _border_toward(owner, borders)
             else:
-                part = parts[member]
-                kind, _, name = part.partition(":")
-                node = name if kind == "pop" else _border_toward(name, borders)
-                if not node:
-                    raise FailedPrecondition(
-                        f"link {link.id} reaches lower SP {name}, but no border point of this"
-                        f" node's WAN leads there",
-                        field_violations=[
-                            FieldViolation("catalogue.borders", f"a border with peer '{name}'")
-                        ],
-                    )
+                kind, _, name = parts[member].partition(":")
+                node = name if kind == "pop" else border_to_lower(name, borders, f"link {link.id}")
             if node and node not in nodes:
                 nodes.append(node)
         if len(nodes) < 2:
@@ -117,41 +126,56 @@ def wan_demands(
     return demands
 
 
-async def book_wan(wim: Wim, service_id: str, demands: Sequence[WanDemand]) -> int:
-    """Create the connectivity service of every demand, one after another; how many are new.
+async def book_link(
+    wim: Wim, cid: str, nodes: Sequence[str], vni: int, bandwidth_mbps: float
+) -> bool:
+    """Join ``nodes`` on the WIM as connectivity service ``cid`` (E-Line for two, E-LAN
+    for more); whether it is new (a service of that id exists already after a restart).
 
-    A demand whose service exists already (a run repeated after a restart) is
-    left as it is. Each endpoint names the link's layer-2 domain (the bridge
-    labelled by its plan VNI) as its interface, so that a data-plane driver
-    joins what the VIM and the neighbouring operators attach to.
+    Each endpoint names the link's layer-2 domain (the bridge labelled by its plan
+    VNI) as its interface, so that a data-plane driver joins what the VIM and the
+    neighbouring operators attach to.
+
+    Raises:
+        ResourceExhausted: a WAN link lacks the bandwidth, or the VNIs ran out.
+        FailedPrecondition: no path within the latency bound, or none at all.
+    """
+    label = link_bridge_label(vni) if vni else ""
+    request = ConnectivityRequest(
+        WimService.E_LINE if len(nodes) == 2 else WimService.E_LAN,
+        tuple(ConnectionPoint(node, label) for node in nodes),
+        bandwidth_mbps,
+    )
+    try:
+        await wim.create_connectivity_service(request, service_id=cid)
+    except AlreadyExists:
+        return False
+    return True
+
+
+async def release_links(wim: Wim | None, prefix: str) -> None:
+    """Delete every connectivity service whose id starts with ``prefix`` (idempotent;
+    nothing to do without a WIM)."""
+    if wim is None:
+        return
+    for cid in wim.connectivity_ids(prefix):
+        await wim.delete_connectivity_service(cid)
+
+
+async def book_wan(wim: Wim, service_id: str, demands: Sequence[WanDemand]) -> int:
+    """Book every demand of a service, one after another; how many are new.
 
     Raises:
         ResourceExhausted: a WAN link lacks the bandwidth, or the VNIs ran out.
         FailedPrecondition: no path within the latency bound, or none at all.
     """
     created = 0
-    for demand in demands:
-        request = ConnectivityRequest(
-            demand.type,
-            tuple(
-                ConnectionPoint(node, link_bridge_label(demand.vni) if demand.vni else "")
-                for node in demand.nodes
-            ),
-            demand.bandwidth_mbps,
-        )
-        try:
-            await wim.create_connectivity_service(
-                request, service_id=connectivity_id(service_id, demand.link)
-            )
-        except AlreadyExists:
-            continue
-        created += 1
+    for d in demands:
+        cid = connectivity_id(service_id, d.link)
+        created += await book_link(wim, cid, d.nodes, d.vni, d.bandwidth_mbps)
     return created
 
 
 async def release_wan(wim: Wim | None, service_id: str) -> None:
     """Delete every connectivity service of a service; nothing to do without a WIM."""
-    if wim is None:
-        return
-    for cid in wim.connectivity_ids(connectivity_prefix(service_id)):
-        await wim.delete_connectivity_service(cid)
+    await release_links(wim, connectivity_prefix(service_id))
