@@ -298,6 +298,17 @@ class Vim(Protocol):
         """The server's status now; ``DELETED`` once it is gone (never raises NotFound)."""
         ...
 
+    async def wait_active(self, server: ServerHandle, timeout_s: float) -> None:
+        """Wait until the server is ``ACTIVE``, at most ``timeout_s`` seconds.
+
+        Raises:
+            DeadlineExceeded: it is still ``BUILD`` after ``timeout_s``.
+            ResourceExhausted: the VIM found no host for it (Nova's "No valid
+                host"); one ``QuotaViolation(subject=f"pop:{name}")``.
+            FailedPrecondition: it went ``ERROR`` for another reason, or is gone.
+        """
+        ...
+
     async def delete_server(self, server: ServerHandle) -> None:
         """Delete a server, free its resources and detach (not delete) its ports.
 

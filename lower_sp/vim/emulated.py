@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from lower_sp.vim._emulated_checks import (
+from lower_sp.vim._checks import (
     check_boot_delay,
     check_own,
     check_segmentation_id,
@@ -57,7 +57,7 @@ from lower_sp.vim.base import (
 )
 from lower_sp.vim.state import PopStateStore
 from spfed.config import PopConfig
-from spfed.errors import AlreadyExists, FailedPrecondition, NotFound
+from spfed.errors import AlreadyExists, DeadlineExceeded, FailedPrecondition, NotFound
 from spfed.model import Resources
 
 __all__ = ["EmulatedPop"]
@@ -468,6 +468,23 @@ class EmulatedPop:
         if record is None:
             return ServerStatus.DELETED
         return ServerStatus.ACTIVE if self._clock() >= record.active_at else ServerStatus.BUILD
+
+    async def wait_active(self, server: ServerHandle, timeout_s: float) -> None:
+        """See ``Vim.wait_active``: sleeps until ``boot_delay_ms`` after creation has passed."""
+        check_own(self._name, server.vim, "server", server.server_id)
+        deadline = time.monotonic() + timeout_s
+        while True:
+            record = self._live().servers.get(server.server_id)
+            if record is None:
+                raise FailedPrecondition(f"server {server.name} on pop {self._name} is gone")
+            left = record.active_at - self._clock()
+            if left <= 0:
+                return
+            if time.monotonic() + left > deadline:
+                raise DeadlineExceeded(
+                    f"server {server.name} on pop {self._name} not ACTIVE after {timeout_s:.0f}s"
+                )
+            await asyncio.sleep(left)
 
     async def delete_server(self, server: ServerHandle) -> None:
         """See ``Vim.delete_server``; with netns, its namespace and veths go first."""

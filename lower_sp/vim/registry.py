@@ -37,6 +37,7 @@ VIM_DRIVER_ENTRY_POINT_GROUP = "spfed.vim_drivers"
 
 BUILTIN_VIM_DRIVERS: Mapping[str, str] = {
     "emulated": "lower_sp.vim.emulated:EmulatedPop",
+    "openstack": "lower_sp.vim.openstack:OpenStackVim",
 }
 """Drivers shipped with spfed, by name, as ``module:attribute``."""
 

@@ -14,7 +14,6 @@ failure compensates the started tasks in reverse.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -30,11 +29,10 @@ from lower_sp.leaves import (
     port_bindings,
     undeploy,
 )
-from lower_sp.vim import ServerHandle, ServerStatus
+from lower_sp.vim import ServerHandle
 from spfed.descriptors import DescriptorSet, check_nsd, check_vnfd, prefix_violations
 from spfed.engine import Schedule, TaskRegistry
 from spfed.errors import (
-    DeadlineExceeded,
     FailedPrecondition,
     FieldViolation,
     Internal,
@@ -648,28 +646,9 @@ async def disconnect_wan(ctx: InstantiateContext) -> None:
 # --- activate ------------------------------------------------------------------------
 
 
-async def _wait_active(
-    ctx: InstantiateContext, pop: str, handle: ServerHandle, timeout_s: float
-) -> None:
-    vim = ctx.rt.vims[pop]
-    delay = 0.005
-    deadline = time.monotonic() + timeout_s
-    while True:
-        status = await vim.server_status(handle)
-        if status is ServerStatus.ACTIVE:
-            return
-        if status in (ServerStatus.ERROR, ServerStatus.DELETED):
-            raise FailedPrecondition(f"server {handle.name} on PoP {pop} is {status.value}")
-        if time.monotonic() > deadline:
-            raise DeadlineExceeded(
-                f"server {handle.name} on PoP {pop} still {status.value} after {timeout_s:.0f}s"
-            )
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, 1.0)
-
-
 @instantiate_tasks.task("activate")
 async def activate(ctx: InstantiateContext) -> None:
-    """Wait until every local server is ACTIVE at its VIM."""
+    """Wait until every local server is ACTIVE at its VIM (each VIM's own wait)."""
     timeout = ctx.rt.config.workflow.task_timeout_s
-    await gather_all(*(_wait_active(ctx, pop, handle, timeout) for pop, handle in ctx.servers))
+    vims = ctx.rt.vims
+    await gather_all(*(vims[pop].wait_active(handle, timeout) for pop, handle in ctx.servers))

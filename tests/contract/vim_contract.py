@@ -274,6 +274,23 @@ class VimContract:
         assert await vim.server_status(server) == ServerStatus.DELETED
         assert (await vim.capacity()).used == before.used
 
+    async def test_wait_active_returns_once_the_server_is_active(
+        self, vim: Vim, made: Made
+    ) -> None:
+        network = await made.network()
+        server = await made.server(await made.port(network))
+
+        await vim.wait_active(server, self.boot_timeout_s)
+
+        assert await vim.server_status(server) == ServerStatus.ACTIVE
+
+    async def test_wait_active_on_a_deleted_server_fails(self, vim: Vim, made: Made) -> None:
+        server = await made.server()
+        await vim.delete_server(server)
+
+        with pytest.raises(FailedPrecondition):
+            await vim.wait_active(server, self.boot_timeout_s)
+
     async def test_server_that_does_not_fit_changes_nothing(self, vim: Vim, made: Made) -> None:
         network = await made.network()
         port = await made.port(network)
@@ -342,3 +359,5 @@ class VimContract:
             await vim.server_status(replace(server, vim=elsewhere))
         with pytest.raises(InvalidArgument):
             await vim.delete_server(replace(server, vim=elsewhere))
+        with pytest.raises(InvalidArgument):
+            await vim.wait_active(replace(server, vim=elsewhere), self.boot_timeout_s)

@@ -13,7 +13,7 @@ from lower_sp.vim import (
     ServerStatus,
 )
 from spfed.config import CapacityConfig, PopConfig
-from spfed.errors import InvalidArgument, ResourceExhausted
+from spfed.errors import DeadlineExceeded, InvalidArgument, ResourceExhausted
 from spfed.model import Resources
 from tests.unit.vim.conftest import PopFactory
 from tests.unit.vim.fakes import FakeClock
@@ -32,6 +32,25 @@ async def test_server_builds_for_the_boot_delay(make_pop: PopFactory) -> None:
     clock.advance(0.001)
     assert await pop.server_status(server) == ServerStatus.ACTIVE
     assert (await pop.capacity()).used == VM  # held from creation, not from activation
+
+
+async def test_wait_active_gives_up_when_the_boot_outlasts_the_timeout(
+    make_pop: PopFactory,
+) -> None:
+    pop = await make_pop(boot_delay_ms=60_000)
+    server = await pop.create_server(ServerRequest("vm", "img", VM))
+
+    with pytest.raises(DeadlineExceeded, match="not ACTIVE after 1s"):
+        await pop.wait_active(server, 1.0)
+
+
+async def test_wait_active_sleeps_exactly_the_boot_delay(make_pop: PopFactory) -> None:
+    pop = await make_pop(boot_delay_ms=30)
+    server = await pop.create_server(ServerRequest("vm", "img", VM))
+
+    await pop.wait_active(server, 5.0)
+
+    assert await pop.server_status(server) == ServerStatus.ACTIVE
 
 
 def _config(**options: str) -> PopConfig:

@@ -46,9 +46,9 @@ def test_unknown_driver_error_lists_the_known_drivers() -> None:
     error = raised.value
     assert isinstance(error, InvalidArgument)
     assert "'openstak'" in error.message
-    assert "known drivers: emulated, zeta" in error.message
+    assert "known drivers: emulated, openstack, zeta" in error.message
     assert [v.field for v in error.field_violations] == ["pops.ams.driver"]
-    assert error.metadata == {"driver": "openstak", "known_drivers": "emulated,zeta"}
+    assert error.metadata == {"driver": "openstak", "known_drivers": "emulated,openstack,zeta"}
 
 
 def test_unknown_driver_in_an_empty_registry() -> None:
@@ -140,3 +140,23 @@ def test_installed_entry_points_do_not_replace_registered_drivers() -> None:
 
     assert "emulated" not in added
     assert registry.driver("emulated") is ThirdPartyVim
+
+
+def test_the_openstack_driver_is_built_in_and_checks_its_options() -> None:
+    registry = VimDriverRegistry.default()
+
+    assert "openstack" in registry.names()
+    with pytest.raises(InvalidArgument) as raised:
+        registry.create(_pop("openstack", clouds="x"), MemoryPopStateStore())
+
+    fields = sorted(v.field for v in raised.value.field_violations)
+    assert fields == ["pops.ams.options.cloud", "pops.ams.options.clouds"]
+
+
+def test_the_openstack_driver_is_built_without_touching_the_cloud() -> None:
+    vim = VimDriverRegistry.default().create(
+        _pop("openstack", cloud="nowhere"), MemoryPopStateStore()
+    )
+
+    assert isinstance(vim, Vim)
+    assert (vim.name, vim.region) == ("ams", "eu-west")

@@ -1,6 +1,8 @@
-"""Checks of the emulated PoP that need none of its state, and the errors they raise.
+"""Checks of VIM requests that need no PoP state, and the errors they raise.
 
-Kept apart so that ``emulated.py`` reads as the state machine it is.
+Shared by the drivers (the emulated PoP, OpenStack), so that every driver refuses
+the same malformed request with the same field violations, before it changes
+anything. Kept apart so that each driver reads as the state machine it is.
 """
 
 from __future__ import annotations
