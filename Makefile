@@ -9,14 +9,18 @@ BUF    := node_modules/.bin/buf
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP     := $(VENV)/.dev-installed
 
-.PHONY: demo demo-dataplane demo-slice test lint format imports typecheck pytest proto buf-lint bench clean help
+.PHONY: demo demo-dataplane demo-slice test lint format imports typecheck pytest proto buf-lint bench bench-openstack clean help openstack-up openstack-down openstack-status
 
 help:
 	@echo "make demo   - run a 4-operator, 3-level federation end to end"
 	@echo "make test   - lint, import contracts, type checks and the whole test suite"
 	@echo "make demo-dataplane - real packets through a chain across 3 operators (needs root)"
 	@echo "make bench  - latency benchmarks: instantiate/terminate, token and TLS cost (prints figures)"
+	@echo "make bench-openstack - the OpenStack driver on the qualification cloud (prints figures)"
 	@echo "make proto  - regenerate spfed/api/v1 from proto/"
+	@echo "make openstack-up     - start a real local OpenStack for tests/openstack (kept running)"
+	@echo "make openstack-down   - stop it and remove its databases, vhost and files"
+	@echo "make openstack-status - is it running and healthy?"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -85,5 +89,23 @@ bench: $(DEV_STAMP)
 	$(PY) -m benchmarks.wim_paths
 	$(PY) -m benchmarks.dataplane
 
+bench-openstack: $(DEV_STAMP)
+	$(PY) -m benchmarks.openstack
+
+# A real minimal OpenStack (Keystone, Placement, Glance, Neutron, Nova with the fake virt
+# driver) on 127.0.0.1, against the local MariaDB and RabbitMQ; installed once into
+# $SPFED_OPENSTACK_HOME (default ~/.cache/spfed/openstack). The tests in tests/openstack reuse it
+# while it is healthy, and otherwise start and stop their own.
+openstack-up: $(DEV_STAMP)
+	$(PY) -m tests.openstack up
+
+openstack-down: $(DEV_STAMP)
+	$(PY) -m tests.openstack down
+
+openstack-status: $(DEV_STAMP)
+	$(PY) -m tests.openstack status
+
+# A cloud of `make openstack-up` is recorded under build/: stop it before removing the record.
 clean:
+	@if [ -f build/openstack/state.json ] && [ -x $(PY) ]; then $(PY) -m tests.openstack down; fi
 	rm -rf build .spfed .mypy_cache .ruff_cache .pytest_cache

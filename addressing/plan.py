@@ -129,6 +129,10 @@ class PlanSettings:
     the participants, and lower SPs split their range again."""
     part_block_bits: int = 3
     """A delegated part's block and MAC block are the service's split 2**bits ways."""
+    point_to_point_links: bool = True
+    """An E-Line between exactly two parts gets a /31 (/127), one address each. Off, it
+    is planned like any link that crosses parts (``crossing_link_prefix_length``, with a
+    gateway): for VIMs that refuse a /31's lower address, like Neutron."""
 
 
 @dataclass(frozen=True)
@@ -392,7 +396,8 @@ class _Planner:
         participants = sorted(parts)
         per_part = {p: [e for e in demand.endpoints if e.part == p] for p in participants}
         transit = (
-            demand.connectivity is ConnectivityType.E_LINE
+            self.settings.point_to_point_links
+            and demand.connectivity is ConnectivityType.E_LINE
             and len(participants) == 2
             and all(len(v) == 1 for v in per_part.values())
         )

@@ -285,7 +285,10 @@ async def plan_service_addresses(ctx: InstantiateContext) -> None:
         state.block = state.space.block
     cfg = rt.config.addressing
     settings = PlanSettings(
-        cfg.link_prefix_length, cfg.crossing_link_prefix_length, cfg.part_block_bits
+        cfg.link_prefix_length,
+        cfg.crossing_link_prefix_length,
+        cfg.part_block_bits,
+        cfg.point_to_point_links,
     )
     placement = _placement(ctx)
     bindings = [b for part in _local_bindings(ctx).values() for b in part]

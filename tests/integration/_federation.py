@@ -54,6 +54,10 @@ class Operator:
     capacity: Mapping[str, int] = field(default_factory=lambda: dict(BIG))
     settings: Mapping[str, Any] = field(default_factory=dict)
     pop_options: Mapping[str, str] = field(default_factory=dict)
+    driver: str = "emulated"
+    """VIM driver of the operator's PoP."""
+    more_pops: Sequence[Mapping[str, Any]] = ()
+    """Further PoPs of the operator, as ``pops`` entries of the node configuration."""
 
 
 def demo_spec(**overrides: Operator) -> dict[str, Operator]:
@@ -158,9 +162,11 @@ class Federation:
                 {
                     "name": op.pop,
                     "region": op.region,
+                    "driver": op.driver,
                     "capacity": dict(op.capacity),
                     "options": dict(op.pop_options),
-                }
+                },
+                *(dict(pop) for pop in op.more_pops),
             ],
             "federation": {
                 "lower_sps": [

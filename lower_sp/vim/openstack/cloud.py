@@ -110,13 +110,19 @@ class Cloud:
         ]
 
     def quota(self) -> QuotaLimits:
-        """Nova's absolute limits of the project."""
-        absolute = self._conn.compute.get_limits().absolute
+        """Nova's absolute limits of the project.
+
+        Read as plain JSON: openstacksdk's ``Limits`` resource warns about fields
+        Nova still sends (``maxPersonality``) on every read.
+        """
+        response = self._conn.compute.get("/limits")
+        sdk.raise_from_response(response)
+        absolute = response.json()["limits"]["absolute"]
         return QuotaLimits(
-            int(absolute.total_cores),
-            int(absolute.total_cores_used),
-            int(absolute.total_ram),
-            int(absolute.total_ram_used),
+            int(absolute["maxTotalCores"]),
+            int(absolute["totalCoresUsed"]),
+            int(absolute["maxTotalRAMSize"]),
+            int(absolute["totalRAMUsed"]),
         )
 
     def project_used(self) -> Resources:

@@ -57,7 +57,7 @@ from lower_sp.vim.openstack.errors import translate
 from lower_sp.vim.openstack.options import OpenStackOptions, parse_options
 from lower_sp.vim.state import PopStateStore
 from spfed.config import PopConfig
-from spfed.errors import DeadlineExceeded, FailedPrecondition, NotFound
+from spfed.errors import DeadlineExceeded, FailedPrecondition, FieldViolation, NotFound
 from spfed.model import Resources
 
 __all__ = ["OpenStackVim"]
@@ -96,6 +96,26 @@ class _Listing(Generic[V]):
             self._items = self._read()
             self._read_at = now
         return self._items
+
+
+def _check_neutron_accepts(subnet: SubnetPlan, address: str) -> None:
+    """Neutron takes the lower address of an IPv4 /31 for a network address and refuses
+    it on a port (RFC 3021 notwithstanding); say so, and what to change, before asking.
+
+    Raises:
+        FailedPrecondition: ``address`` is that address.
+    """
+    network = subnet.network
+    if network.version == 4 and subnet.point_to_point and address == str(network[0]):
+        description = (
+            f"Neutron refuses {address}, the lower address of the /31 {network}; plan"
+            " links that cross parts with a gateway instead (addressing.point_to_point_links:"
+            " false on the node that plans the link)"
+        )
+        raise FailedPrecondition(
+            description,
+            field_violations=[FieldViolation("addressing.point_to_point_links", description)],
+        )
 
 
 class OpenStackVim:
@@ -311,6 +331,7 @@ class OpenStackVim:
             # The gateway is the cloud's to check: the handle does not carry it.
             hosts = SubnetPlan(ipaddress.ip_network(network.cidr), None)
             address = hosts.text(hosts.claim(request.address, frozenset()))
+            _check_neutron_accepts(hosts, address)
         mac = normalise_mac(request.mac) if request.mac else ""
         handle = await self._create(
             f"create port {request.name}",

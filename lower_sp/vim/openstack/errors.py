@@ -176,6 +176,18 @@ RULES: tuple[Rule, ...] = (
 )
 
 
+def _underlying(exc: BaseException) -> BaseException:
+    """The error to classify: openstacksdk re-raises some keystoneauth errors (a refused
+    connection, a 401 at sign-in) as a bare ``SDKException``; the original is its context."""
+    seen = 0
+    while type(exc) is sdk.SDKException and seen < 8:
+        inner = exc.__cause__ or exc.__context__
+        if inner is None:
+            break
+        exc, seen = inner, seen + 1
+    return exc
+
+
 def translate(exc: BaseException, action: str, pop: str) -> SpfedError:
     """The domain error for ``exc``, raised while doing ``action`` on PoP ``pop``.
 
@@ -185,7 +197,8 @@ def translate(exc: BaseException, action: str, pop: str) -> SpfedError:
     """
     if isinstance(exc, SpfedError):
         return exc
-    error = next((rule.error for rule in RULES if rule.match(exc)), Internal)
+    cause = _underlying(exc)
+    error = next((rule.error for rule in RULES if rule.match(cause)), Internal)
     detail = " ".join(_text(exc).split()) or type(exc).__name__
     message = f"{action} on pop {pop}: {detail}"
     metadata = {"pop": pop, "sdk_error": type(exc).__name__}

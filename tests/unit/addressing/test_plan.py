@@ -160,6 +160,22 @@ def test_an_e_line_between_two_pops_addresses_both_ends() -> None:
     assert plan.links["wire"].addresses == {"a": "10.1.0.0/31", "b": "10.1.0.1/31"}
 
 
+def test_without_point_to_point_links_an_e_line_between_parts_gets_a_gateway() -> None:
+    settings = PlanSettings(point_to_point_links=False)
+
+    plan = plan_addresses(
+        space(), [link("wire", ("pop:a", "a"), ("pop:b", "b"), connectivity=LINE)], [], settings
+    )
+
+    lp = plan.links["wire"]
+    subnet = ipaddress.ip_network(lp.subnet)
+    assert subnet.prefixlen == settings.crossing_link_prefix_length
+    assert lp.gateway == str(subnet.network_address + 1)
+    ends = {ipaddress.ip_interface(a).ip for a in lp.addresses.values()}
+    assert len(ends) == 2
+    assert all(e in subnet and e not in (subnet[0], subnet[1], subnet[-1]) for e in ends)
+
+
 def test_an_e_line_with_two_interfaces_on_a_side_is_addressed_like_a_lan() -> None:
     plan = plan_addresses(
         space(),

@@ -107,7 +107,8 @@ def test_missing_capacity() -> None:
 def test_unknown_vim_driver() -> None:
     data = topology(a=operator(pops=[{**pop("p", "r"), "driver": "vmware"}]))
     assert problems(data) == [
-        "t.yaml: operators.a.pops.0.driver: unknown VIM driver 'vmware' (installed: emulated)"
+        "t.yaml: operators.a.pops.0.driver: unknown VIM driver 'vmware'"
+        " (installed: emulated, openstack)"
     ]
 
 

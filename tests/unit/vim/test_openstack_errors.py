@@ -136,3 +136,22 @@ def test_the_neutron_type_is_read_from_the_body_only() -> None:
     assert neutron_type(_http(409, "x", neutron="MacAddressInUse")) == "MacAddressInUse"
     assert neutron_type(_http(409, "x")) == ""
     assert neutron_type(RuntimeError("no response")) == ""
+
+
+def _rewrapped(inner: BaseException) -> sdk.SDKException:
+    """What ``Connection.authorize`` raises: a bare SDKException over keystoneauth's error."""
+    try:
+        try:
+            raise inner
+        except ksa.ClientException as exc:
+            raise sdk.SDKException(str(exc))  # noqa: B904 - as openstacksdk does
+    except sdk.SDKException as outer:
+        return outer
+
+
+def test_a_bare_sdk_exception_is_classified_by_the_error_it_wraps() -> None:
+    refused = translate(_rewrapped(ksa.ConnectFailure("refused")), "connect", "os1")
+    unauthorized = translate(_rewrapped(ksa.Unauthorized("401")), "connect", "os1")
+
+    assert type(refused) is Unavailable
+    assert type(unauthorized) is FailedPrecondition

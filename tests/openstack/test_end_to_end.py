@@ -1,0 +1,191 @@
+"""End to end on a real OpenStack: a service instantiated at the top node gets servers
+booted in Nova, on Neutron ports with the planned addresses, and terminate leaves nothing.
+
+Two topologies:
+
+- two operators, ``retail`` (an emulated PoP) above ``cloud-op``, whose only PoP is the
+  OpenStack cloud: the chain's DPI and NAT are delegated and land in Nova;
+- one operator with an emulated PoP and an OpenStack PoP side by side: one service puts
+  its firewall on the first and its DPI and NAT on the second.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from spfed.descriptors import load_files
+from spfed.model import (
+    DescriptorRef,
+    InstantiateRequest,
+    PlacementConstraints,
+    PlacementRule,
+    ServiceDescriptors,
+    ServiceRecord,
+    ServiceState,
+    UnitRecord,
+)
+from tests.integration._federation import Federation, Operator, settle
+from tests.openstack._cloud import admin_connection, pop_options, uploaded_image
+from tests.openstack.harness import CloudInfo
+
+pytestmark = [pytest.mark.openstack, pytest.mark.timeout(240)]
+
+CHAIN = Path(__file__).resolve().parents[2] / "examples" / "openstack"
+FUNCTIONS = [CHAIN / "vnfd-cloud-dpi.yml", CHAIN / "vnfd-cloud-nat.yml"]
+RULES = PlacementConstraints(
+    rules={
+        "vnf_fw": PlacementRule(region="nl"),
+        "vnf_dpi": PlacementRule(region="de"),
+        "vnf_nat": PlacementRule(region="de"),
+    }
+)
+
+
+@pytest.fixture(scope="module")
+def admin(openstack_cloud: CloudInfo) -> Iterator[Any]:
+    connection = admin_connection(openstack_cloud)
+    yield connection
+    connection.close()
+
+
+@pytest.fixture(scope="module")
+def images(admin: Any) -> Iterator[None]:
+    """The example VNFDs' images: two by name, the DPI's by the md5 its VNFD carries."""
+    with (
+        uploaded_image(admin, "spfed-cloud-fw", b"fw" * 512),
+        uploaded_image(admin, "spfed-cloud-nat", b"nat" * 512),
+        uploaded_image(admin, "spfed-cloud-dpi", bytes(65536)),
+    ):
+        yield
+
+
+def _request(request_id: str) -> InstantiateRequest:
+    files = load_files([CHAIN])
+    nsd = files.find_nsd(DescriptorRef("eu.spfed.cloud", "cloud-chain", "1.0"))
+    assert nsd is not None
+    return InstantiateRequest(
+        request_id=request_id,
+        descriptors=ServiceDescriptors(nsd=nsd, vnfds=tuple(files.vnfds)),
+        placement=RULES,
+    )
+
+
+def _units_on(record: ServiceRecord, pop: str) -> list[UnitRecord]:
+    """Every unit on PoP ``pop`` anywhere in the service's tree."""
+    units = [u for p in record.parts if p.pop == pop for v in p.vnfs for u in v.units]
+    for part in record.parts:
+        if part.remote is not None:
+            units += _units_on(part.remote, pop)
+    return units
+
+
+def _check_in_nova(admin: Any, units: Sequence[UnitRecord]) -> list[str]:
+    """Each unit is an ACTIVE Nova server whose Neutron ports hold exactly the planned
+    addresses and MACs; returns the ids of the networks those ports are on."""
+    networks = []
+    for unit in units:
+        server = admin.compute.get_server(unit.server_id)
+        assert server.status == "ACTIVE", (unit.unit_id, server.status)
+        ports = list(admin.network.ports(device_id=unit.server_id))
+        held = {
+            (ipaddress.ip_address(f["ip_address"]), p.mac_address.lower())
+            for p in ports
+            for f in p.fixed_ips
+        }
+        planned = {(ipaddress.ip_interface(p.address).ip, p.mac) for p in unit.ports}
+        assert planned, unit.unit_id
+        assert held == planned, unit.unit_id
+        networks += [p.network_id for p in ports]
+    return networks
+
+
+def _nothing_left(admin: Any, units: Sequence[UnitRecord], networks: Sequence[str]) -> None:
+    for unit in units:
+        assert admin.compute.find_server(unit.server_id, ignore_missing=True) is None
+        assert not list(admin.network.ports(device_id=unit.server_id))
+    for network in networks:
+        assert admin.network.find_network(network, ignore_missing=True) is None
+    macs = {p.mac for u in units for p in u.ports}
+    assert not [p for p in admin.network.ports() if p.mac_address.lower() in macs]
+
+
+async def _run(
+    fed: Federation,
+    top: str,
+    admin: Any,
+    request_id: str,
+    pop: str,
+    parts: dict[str, set[str]] | None = None,
+) -> None:
+    """Instantiate the chain at ``top``, check it in Nova, terminate, check nothing is left.
+
+    ``parts``: the PoPs the top node's own parts must be on, with their functions.
+    """
+    async with fed.client(top) as client:
+        op = await client.instantiate(_request(request_id))
+        record, _ = await settle(client, op.service_id)
+        assert record.state is ServiceState.ACTIVE, record
+        if parts is not None:
+            assert {p.pop: {v.vnf_id for v in p.vnfs} for p in record.parts} == parts
+
+        units = _units_on(record, pop)
+        assert len(units) == 2, "the DPI and the NAT run on the cloud"
+        networks = _check_in_nova(admin, units)
+
+        await client.terminate(op.service_id, f"{request_id}-end")
+        record, _ = await settle(client, op.service_id)
+        assert record.state is ServiceState.TERMINATED
+        _nothing_left(admin, units, networks)
+
+
+async def test_a_delegated_part_boots_in_nova_and_terminate_leaves_nothing(
+    openstack_cloud: CloudInfo, admin: Any, images: None, tmp_path: Path
+) -> None:
+    spec = {
+        "cloud-op": Operator(
+            "dc1",
+            "de",
+            driver="openstack",
+            pop_options=pop_options(openstack_cloud),
+            descriptors=FUNCTIONS,
+        ),
+        "retail": Operator("ams", "nl", children=["cloud-op"]),
+    }
+    fed = await Federation.start(tmp_path, spec)
+    try:
+        await _run(fed, "retail", admin, "two-operators", "dc1")
+    finally:
+        await fed.stop()
+
+
+async def test_one_service_mixes_an_emulated_pop_and_an_openstack_cloud(
+    openstack_cloud: CloudInfo, admin: Any, images: None, tmp_path: Path
+) -> None:
+    cloud_pop = {
+        "name": "dc1",
+        "region": "de",
+        "driver": "openstack",
+        "capacity": {"disk_gib": 500},
+        "options": pop_options(openstack_cloud),
+    }
+    # Neutron refuses the lower address of a /31: this node plans its links between the
+    # two PoPs with a gateway instead.
+    spec = {
+        "mixed": Operator(
+            "edge",
+            "nl",
+            more_pops=[cloud_pop],
+            settings={"addressing": {"point_to_point_links": False}},
+        )
+    }
+    fed = await Federation.start(tmp_path, spec)
+    try:
+        parts = {"edge": {"vnf_fw"}, "dc1": {"vnf_dpi", "vnf_nat"}}
+        await _run(fed, "mixed", admin, "mixed", "dc1", parts)
+    finally:
+        await fed.stop()
