@@ -160,6 +160,24 @@ async def test_the_lower_address_of_a_31_is_refused_with_the_setting_to_change(
         await vim.delete_network(network)
 
 
+async def test_ports_without_port_security_carry_no_security_group(
+    admin: Any, openstack_cloud: CloudInfo
+) -> None:
+    options = driver_options(openstack_cloud, port_security="off")
+    pop = OpenStackVim("os-open", "eu-west", options, DISK)
+    await pop.start()
+    try:
+        network = await pop.create_network(NetworkRequest("open", "10.86.0.0/28"))
+        port = await pop.create_port(PortRequest("open", network, address="10.86.0.5"))
+        seen = admin.network.get_port(port.port_id)
+        assert seen.is_port_security_enabled is False
+        assert not seen.security_group_ids
+        await pop.delete_port(port)
+        await pop.delete_network(network)
+    finally:
+        await pop.close()
+
+
 # --- images --------------------------------------------------------------------------
 
 

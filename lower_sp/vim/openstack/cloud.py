@@ -226,6 +226,8 @@ class Cloud:
         }
         if mac:
             attributes["mac_address"] = mac
+        if self._options.port_security == "off":
+            attributes["port_security_enabled"] = False
         port = self._conn.network.create_port(**attributes)
         prefix = ipaddress.ip_network(network.cidr).prefixlen
         ip = next(

@@ -22,6 +22,10 @@ option                 meaning
                        (``vxlan``, ``vlan``, ``geneve``, ``flat``): create networks as
                        provider networks with the plan's segmentation id (admin only)
 ``physical_network``   with ``network_type`` vlan or flat: the provider's physnet
+``port_security``      ``default`` (the cloud's: security groups and anti-spoofing) or
+                       ``off``: ports without them, so that VNFs can forward packets
+                       addressed to others (a chain's hops); needs Neutron's
+                       ``port_security`` extension
 =====================  ===================================================================
 
 Every problem is reported at once, each as a field violation named
@@ -71,6 +75,8 @@ class OpenStackOptions:
     """Provider network type ("" for tenant networks)."""
     physical_network: str = ""
     """Provider physical network (vlan, flat)."""
+    port_security: Literal["default", "off"] = "default"
+    """``off``: ports without security groups and anti-spoofing."""
 
 
 _ADAPTER = TypeAdapter(OpenStackOptions)

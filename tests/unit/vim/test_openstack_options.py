@@ -28,12 +28,14 @@ def test_strings_become_typed_values() -> None:
             workers="4",
             network_type="vlan",
             physical_network="physnet1",
+            port_security="off",
         )
     )
 
     assert options.api_timeout_s == 2.5
     assert options.workers == 4
     assert (options.capacity, options.network_type) == ("configured", "vlan")
+    assert options.port_security == "off"
 
 
 def test_every_problem_is_one_field_violation() -> None:
