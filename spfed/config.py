@@ -193,10 +193,11 @@ class AddressingConfig:
     and lower SPs split their slice again, so it must leave room for the depth."""
     part_block_bits: Annotated[int, Field(ge=1, le=16)] = 3
     """A delegated part's block is the service block split 2**bits ways."""
-    point_to_point_links: bool = True
-    """An E-Line between two parts gets a /31 (/127), one address each. Turn it off on a
-    node with an OpenStack PoP: Neutron refuses the lower address of an IPv4 /31, so such
-    links are then planned like other links that cross parts."""
+    point_to_point_links: bool | None = None
+    """Whether an E-Line between two parts gets a /31 (/127), one address each; off, it is
+    planned like other links that cross parts, with a gateway. None (the default): on,
+    unless a PoP of the node cannot hold a /31's lower address (``Vim.point_to_point``:
+    Neutron refuses it)."""
 
 
 @with_config(_STRICT)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -216,6 +216,7 @@ class Node:
             vim = registry.create(with_netns_node(pop, config.id), pop_state)
             await vim.start()
             self._vims[pop.name] = vim
+        config = self.config = _resolve_point_to_point(config, self._vims.values())
         blocks = ServiceBlocks(config.addressing, AddressStore(db))
         await blocks.start()
         wim = await start_wim(config, WimConnectivityStore(db))
@@ -367,3 +368,19 @@ class Node:
     def stats(self) -> dict[str, Any]:
         """A few live figures (for tests and the CLI)."""
         return {"address": self.address, "pops": list(self._vims), "lower_sps": list(self._lowers)}
+
+
+def _resolve_point_to_point(config: NodeConfig, vims: Iterable[Vim]) -> NodeConfig:
+    """``config`` with ``addressing.point_to_point_links`` decided: as configured, or (None)
+    on unless one of the node's VIMs cannot hold a /31's lower address."""
+    addressing = config.addressing
+    if addressing.point_to_point_links is not None:
+        return config
+    unable = sorted(v.name for v in vims if not v.point_to_point)
+    if unable:
+        log.info(
+            "event=point_to_point_links_off pops=%s reason=a /31's lower address is refused",
+            ",".join(unable),
+        )
+    resolved = replace(addressing, point_to_point_links=not unable)
+    return replace(config, addressing=resolved)

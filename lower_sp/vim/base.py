@@ -217,6 +217,15 @@ class Vim(Protocol):
         """The region the PoP is in."""
         ...
 
+    @property
+    def point_to_point(self) -> bool:
+        """Whether a port may take either address of a /31 (/127) subnet.
+
+        Neutron refuses the lower address of an IPv4 /31; a node with such a VIM plans
+        its links between parts with a gateway instead (``addressing.point_to_point_links``).
+        """
+        ...
+
     async def start(self) -> None:
         """Connect to the VIM or load the PoP's saved state.
 

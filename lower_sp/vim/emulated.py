@@ -162,6 +162,11 @@ class EmulatedPop:
         """The region the PoP is in."""
         return self._region
 
+    @property
+    def point_to_point(self) -> bool:
+        """Both addresses of a /31 (/127) are hosts (RFC 3021, RFC 6164)."""
+        return True
+
     async def start(self) -> None:
         """Load the saved state and recompute used capacity from the saved servers.
 

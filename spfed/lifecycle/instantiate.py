@@ -288,7 +288,7 @@ async def plan_service_addresses(ctx: InstantiateContext) -> None:
         cfg.link_prefix_length,
         cfg.crossing_link_prefix_length,
         cfg.part_block_bits,
-        cfg.point_to_point_links,
+        cfg.point_to_point_links is not False,
     )
     placement = _placement(ctx)
     bindings = [b for part in _local_bindings(ctx).values() for b in part]

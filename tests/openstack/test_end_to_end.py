@@ -173,16 +173,9 @@ async def test_one_service_mixes_an_emulated_pop_and_an_openstack_cloud(
         "capacity": {"disk_gib": 500},
         "options": pop_options(openstack_cloud),
     }
-    # Neutron refuses the lower address of a /31: this node plans its links between the
-    # two PoPs with a gateway instead.
-    spec = {
-        "mixed": Operator(
-            "edge",
-            "nl",
-            more_pops=[cloud_pop],
-            settings={"addressing": {"point_to_point_links": False}},
-        )
-    }
+    # Neutron refuses the lower address of a /31: with an OpenStack PoP, the node plans
+    # its links between parts with a gateway by itself (addressing.point_to_point_links).
+    spec = {"mixed": Operator("edge", "nl", more_pops=[cloud_pop])}
     fed = await Federation.start(tmp_path, spec)
     try:
         parts = {"edge": {"vnf_fw"}, "dc1": {"vnf_dpi", "vnf_nat"}}

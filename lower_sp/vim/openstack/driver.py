@@ -172,6 +172,11 @@ class OpenStackVim:
         """The region the PoP is in (spfed's region, not OpenStack's ``region_name``)."""
         return self._region
 
+    @property
+    def point_to_point(self) -> bool:
+        """False: Neutron refuses the lower address of an IPv4 /31."""
+        return False
+
     # --- running blocking calls ------------------------------------------------------
 
     def _workers(self) -> ThreadPoolExecutor:
