@@ -29,10 +29,12 @@ import threading
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.openstack import _backends, _provision
+from tests.openstack._cloud import admin_connection, uploaded_image
 from tests.openstack.harness import CloudInfo, HarnessError, OpenStackHarness
 
 HERE = Path(__file__).resolve().parent
@@ -168,3 +170,22 @@ def pytest_sessionfinish() -> None:
         SESSION.stop()
     except HarnessError as error:
         print(f"\nOpenStack harness: {error}", file=sys.stderr)
+
+
+@pytest.fixture(scope="module")
+def admin(openstack_cloud: CloudInfo) -> Iterator[Any]:
+    """An openstacksdk connection as the cloud's admin, for checks from outside spfed."""
+    connection = admin_connection(openstack_cloud)
+    yield connection
+    connection.close()
+
+
+@pytest.fixture(scope="module")
+def chain_images(admin: Any) -> Iterator[None]:
+    """The images of ``examples/openstack``'s VNFDs: two by name, the DPI's by its md5."""
+    with (
+        uploaded_image(admin, "spfed-cloud-fw", b"fw" * 512),
+        uploaded_image(admin, "spfed-cloud-nat", b"nat" * 512),
+        uploaded_image(admin, "spfed-cloud-dpi", bytes(65536)),
+    ):
+        yield

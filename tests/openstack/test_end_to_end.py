@@ -12,7 +12,7 @@ Two topologies:
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ from spfed.model import (
     UnitRecord,
 )
 from tests.integration._federation import Federation, Operator, settle
-from tests.openstack._cloud import admin_connection, pop_options, uploaded_image
+from tests.openstack._cloud import pop_options
 from tests.openstack.harness import CloudInfo
 
 pytestmark = [pytest.mark.openstack, pytest.mark.timeout(240)]
@@ -44,24 +44,6 @@ RULES = PlacementConstraints(
         "vnf_nat": PlacementRule(region="de"),
     }
 )
-
-
-@pytest.fixture(scope="module")
-def admin(openstack_cloud: CloudInfo) -> Iterator[Any]:
-    connection = admin_connection(openstack_cloud)
-    yield connection
-    connection.close()
-
-
-@pytest.fixture(scope="module")
-def images(admin: Any) -> Iterator[None]:
-    """The example VNFDs' images: two by name, the DPI's by the md5 its VNFD carries."""
-    with (
-        uploaded_image(admin, "spfed-cloud-fw", b"fw" * 512),
-        uploaded_image(admin, "spfed-cloud-nat", b"nat" * 512),
-        uploaded_image(admin, "spfed-cloud-dpi", bytes(65536)),
-    ):
-        yield
 
 
 def _request(request_id: str) -> InstantiateRequest:
@@ -144,7 +126,7 @@ async def _run(
 
 
 async def test_a_delegated_part_boots_in_nova_and_terminate_leaves_nothing(
-    openstack_cloud: CloudInfo, admin: Any, images: None, tmp_path: Path
+    openstack_cloud: CloudInfo, admin: Any, chain_images: None, tmp_path: Path
 ) -> None:
     spec = {
         "cloud-op": Operator(
@@ -164,7 +146,7 @@ async def test_a_delegated_part_boots_in_nova_and_terminate_leaves_nothing(
 
 
 async def test_one_service_mixes_an_emulated_pop_and_an_openstack_cloud(
-    openstack_cloud: CloudInfo, admin: Any, images: None, tmp_path: Path
+    openstack_cloud: CloudInfo, admin: Any, chain_images: None, tmp_path: Path
 ) -> None:
     cloud_pop = {
         "name": "dc1",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ from lower_sp.vim import NetworkRequest, PortRequest, ServerRequest, ServerStatu
 from lower_sp.vim.openstack import OpenStackVim
 from spfed.errors import FailedPrecondition, ResourceExhausted, Unavailable
 from spfed.model import Resources
-from tests.openstack._cloud import admin_connection, driver_options, uploaded_image
+from tests.openstack._cloud import driver_options, uploaded_image
 from tests.openstack.harness import CloudInfo
 
 pytestmark = pytest.mark.openstack
@@ -24,13 +24,6 @@ pytestmark = pytest.mark.openstack
 TINY = Resources(1, 128, 1)
 DISK = Resources(disk_gib=500)
 ZEROS = bytes(65536)
-
-
-@pytest.fixture
-def admin(openstack_cloud: CloudInfo) -> Iterator[Any]:
-    connection = admin_connection(openstack_cloud)
-    yield connection
-    connection.close()
 
 
 @pytest.fixture

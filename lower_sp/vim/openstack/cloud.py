@@ -74,8 +74,12 @@ class Cloud:
                 Keystone is unreachable.
         """
         options = self._options
+        # Without a file of its own, the search is the openstack CLI's, OS_CLIENT_CONFIG_FILE
+        # included; with one, only that file counts.
         files = [options.clouds_yaml] if options.clouds_yaml else None
-        config = openstack.config.OpenStackConfig(config_files=files, load_envvars=False)
+        config = openstack.config.OpenStackConfig(
+            config_files=files, load_envvars=not options.clouds_yaml
+        )
         region = config.get_one(
             cloud=options.cloud, region_name=options.region_name or None, validate=True
         )
