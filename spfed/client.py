@@ -98,8 +98,14 @@ class PlatformClient:
         role: str = "node",
         tls: ClientTls | None = None,
         sign_in: SignIn | None = None,
+        reconnect_backoff_s: tuple[float, float] | None = None,
     ) -> None:
         """Open a channel to ``target`` (``host:port``); nothing is sent yet.
+
+        ``reconnect_backoff_s`` (first, largest) bounds how long the channel waits
+        between attempts to reconnect to a peer that went away (gRPC's default
+        grows to two minutes): a node's channel to a lower SP that restarts
+        comes back within the largest delay.
 
         ``node_id`` names the peer (``role`` says what it is to the caller,
         e.g. "lower SP") in errors; ``timeout_s`` is the deadline of every
@@ -111,14 +117,22 @@ class PlatformClient:
         self._peer = f"{role} {self.id}" if node_id else f"the {role} at {target}"
         self.target = target
         self.timeout_s = timeout_s
+        options = _CHANNEL_OPTIONS
+        if reconnect_backoff_s is not None:
+            first_ms, largest_ms = (round(s * 1000) for s in reconnect_backoff_s)
+            options += (
+                ("grpc.initial_reconnect_backoff_ms", first_ms),
+                ("grpc.min_reconnect_backoff_ms", first_ms),
+                ("grpc.max_reconnect_backoff_ms", largest_ms),
+            )
         if channel is not None:
             self._channel = channel
         elif tls is not None:
             self._channel = grpc.aio.secure_channel(
-                target, tls.credentials(), options=_CHANNEL_OPTIONS + tls.channel_options()
+                target, tls.credentials(), options=options + tls.channel_options()
             )
         else:
-            self._channel = grpc.aio.insecure_channel(target, options=_CHANNEL_OPTIONS)
+            self._channel = grpc.aio.insecure_channel(target, options=options)
         self._stub = api_grpc.PlatformServiceStub(self._channel)
         self._gatekeeper = gk_grpc.GatekeeperServiceStub(self._channel)
         self._keeper = TokenKeeper(sign_in, self.issue_token) if sign_in is not None else None

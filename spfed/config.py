@@ -150,9 +150,10 @@ class FederationConfig:
     delegation_timeout_s: PositiveSeconds = 300.0
     """How long a delegated sub-service may take to settle."""
     reconnect_initial_s: PositiveSeconds = 0.2
-    """First backoff delay of the catalogue subscription."""
+    """First backoff delay of the catalogue subscription, and of the channel's reconnection
+    to a lower SP that went away."""
     reconnect_max_s: PositiveSeconds = 5.0
-    """Largest backoff delay of the catalogue subscription."""
+    """Largest backoff delay of the catalogue subscription and of the channel's reconnection."""
 
 
 @with_config(_STRICT)

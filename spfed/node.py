@@ -190,6 +190,7 @@ class Node:
             role="lower SP",
             tls=tls,
             sign_in=KeySignIn(lower.account or self.config.id, key, audience=lower.id),
+            reconnect_backoff_s=(fed.reconnect_initial_s, fed.reconnect_max_s),
         )
 
     async def _start(self) -> None:

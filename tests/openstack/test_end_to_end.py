@@ -11,8 +11,10 @@ Two topologies:
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -66,34 +68,43 @@ def _units_on(record: ServiceRecord, pop: str) -> list[UnitRecord]:
     return units
 
 
-def _check_in_nova(admin: Any, units: Sequence[UnitRecord]) -> list[str]:
+def _check_in_nova(admin: Any, units: Sequence[UnitRecord]) -> tuple[list[str], list[str]]:
     """Each unit is an ACTIVE Nova server whose Neutron ports hold exactly the planned
-    addresses and MACs; returns the ids of the networks those ports are on."""
-    networks = []
+    addresses and MACs; returns the ids of those ports and of the networks they are on."""
+    ports, networks = [], []
     for unit in units:
         server = admin.compute.get_server(unit.server_id)
         assert server.status == "ACTIVE", (unit.unit_id, server.status)
-        ports = list(admin.network.ports(device_id=unit.server_id))
+        held_ports = list(admin.network.ports(device_id=unit.server_id))
         held = {
             (ipaddress.ip_address(f["ip_address"]), p.mac_address.lower())
-            for p in ports
+            for p in held_ports
             for f in p.fixed_ips
         }
         planned = {(ipaddress.ip_interface(p.address).ip, p.mac) for p in unit.ports}
         assert planned, unit.unit_id
         assert held == planned, unit.unit_id
-        networks += [p.network_id for p in ports]
-    return networks
+        ports += [p.id for p in held_ports]
+        networks += [p.network_id for p in held_ports]
+    return ports, networks
 
 
-def _nothing_left(admin: Any, units: Sequence[UnitRecord], networks: Sequence[str]) -> None:
+def _nothing_left(
+    admin: Any, units: Sequence[UnitRecord], ports: Sequence[str], networks: Sequence[str]
+) -> None:
     for unit in units:
         assert admin.compute.find_server(unit.server_id, ignore_missing=True) is None
-        assert not list(admin.network.ports(device_id=unit.server_id))
+    for port in ports:
+        assert admin.network.find_port(port, ignore_missing=True) is None
     for network in networks:
         assert admin.network.find_network(network, ignore_missing=True) is None
-    macs = {p.mac for u in units for p in u.ports}
-    assert not [p for p in admin.network.ports() if p.mac_address.lower() in macs]
+
+
+def _catalogue_version(fed: Federation, top: str, lower: str) -> int:
+    lifecycle = fed.nodes[top].lifecycle
+    assert lifecycle is not None
+    catalogue = lifecycle.rt.lower_catalogues().get(lower)
+    return catalogue.version if catalogue is not None else 0
 
 
 async def _run(
@@ -103,10 +114,12 @@ async def _run(
     request_id: str,
     pop: str,
     parts: dict[str, set[str]] | None = None,
+    restart: tuple[str, Mapping[str, Operator]] | None = None,
 ) -> None:
     """Instantiate the chain at ``top``, check it in Nova, terminate, check nothing is left.
 
     ``parts``: the PoPs the top node's own parts must be on, with their functions.
+    ``restart``: an operator (and the spec) to restart between the two.
     """
     async with fed.client(top) as client:
         op = await client.instantiate(_request(request_id))
@@ -117,12 +130,27 @@ async def _run(
 
         units = _units_on(record, pop)
         assert len(units) == 2, "the DPI and the NAT run on the cloud"
-        networks = _check_in_nova(admin, units)
+        ports, networks = _check_in_nova(admin, units)
 
+    if restart is not None:  # on the same address: its upper SP's configuration names it
+        operator, spec = restart
+        same = {"server": {"listen": fed.nodes[operator].address}}
+        again = replace(spec[operator], settings={**spec[operator].settings, **same})
+        before = _catalogue_version(fed, top, operator)
+        await fed.nodes[operator].stop(0)
+        await fed.start_node(operator, {**spec, operator: again})
+        # The restarted node publishes a new catalogue version: once the top has it,
+        # its channel to the node is up again.
+        async with asyncio.timeout(10):
+            while True:
+                if _catalogue_version(fed, top, operator) > before:
+                    break
+                await asyncio.sleep(0.05)
+    async with fed.client(top) as client:
         await client.terminate(op.service_id, f"{request_id}-end")
         record, _ = await settle(client, op.service_id)
         assert record.state is ServiceState.TERMINATED
-        _nothing_left(admin, units, networks)
+        _nothing_left(admin, units, ports, networks)
 
 
 async def test_a_delegated_part_boots_in_nova_and_terminate_leaves_nothing(
@@ -141,6 +169,9 @@ async def test_a_delegated_part_boots_in_nova_and_terminate_leaves_nothing(
     fed = await Federation.start(tmp_path, spec)
     try:
         await _run(fed, "retail", admin, "two-operators", "dc1")
+        # The servers' handles are in cloud-op's database: after a restart, terminate
+        # still deletes exactly them.
+        await _run(fed, "retail", admin, "restarted", "dc1", restart=("cloud-op", spec))
     finally:
         await fed.stop()
 
