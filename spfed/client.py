@@ -117,7 +117,7 @@ class PlatformClient:
         self._peer = f"{role} {self.id}" if node_id else f"the {role} at {target}"
         self.target = target
         self.timeout_s = timeout_s
-        options = _CHANNEL_OPTIONS
+        options: tuple[tuple[str, int], ...] = _CHANNEL_OPTIONS
         if reconnect_backoff_s is not None:
             first_ms, largest_ms = (round(s * 1000) for s in reconnect_backoff_s)
             options += (
