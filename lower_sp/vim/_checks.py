@@ -1,49 +1,35 @@
-"""Checks of VIM requests that need no PoP state, and the errors they raise.
+"""Checks of VIM requests that need no PoP state, shared by the drivers.
 
-Shared by the drivers (the emulated PoP, OpenStack), so that every driver refuses
-the same malformed request with the same field violations, before it changes
-anything. Kept apart so that each driver reads as the state machine it is.
+The emulated PoP and OpenStack refuse the same malformed request with the same
+field violations, before they change anything.
 """
 
 from __future__ import annotations
 
-from lower_sp.vim._emulated_options import BOOT_DELAY_OPTION
 from lower_sp.vim.base import ServerRequest
-from spfed.errors import FieldViolation, InvalidArgument, QuotaViolation, ResourceExhausted
+from spfed.errors import FieldViolation, InvalidArgument
 from spfed.model import Resources
 
-__all__ = [
-    "check_boot_delay",
-    "check_own",
-    "check_segmentation_id",
-    "check_server_request",
-    "does_not_fit",
-    "subnet_full",
-]
+__all__ = ["check_own", "check_segmentation_id", "check_server_request", "invalid"]
 
 _MAX_SEGMENTATION_ID = 2**24 - 1  # VXLAN VNIs; VLAN ids are a subset
 
 
-def _invalid(field: str, description: str) -> InvalidArgument:
+def invalid(field: str, description: str) -> InvalidArgument:
+    """An InvalidArgument with one field violation."""
     return InvalidArgument(description, field_violations=[FieldViolation(field, description)])
-
-
-def check_boot_delay(delay_ms: int) -> None:
-    """Raises InvalidArgument if the boot delay is negative."""
-    if delay_ms < 0:
-        raise _invalid(BOOT_DELAY_OPTION, f"must be 0 or more, not {delay_ms}")
 
 
 def check_segmentation_id(segment: int) -> None:
     """Raises InvalidArgument unless ``segment`` is 0 (VIM's choice) or a VXLAN VNI."""
     if not 0 <= segment <= _MAX_SEGMENTATION_ID:
-        raise _invalid("segmentation_id", f"{segment} is not in 0..{_MAX_SEGMENTATION_ID}")
+        raise invalid("segmentation_id", f"{segment} is not in 0..{_MAX_SEGMENTATION_ID}")
 
 
 def check_own(pop: str, vim: str, kind: str, resource_id: str) -> None:
     """Raises InvalidArgument if a handle of PoP ``vim`` is given to PoP ``pop``."""
     if vim != pop:
-        raise _invalid(kind, f"{kind} {resource_id} belongs to pop {vim}, not {pop}")
+        raise invalid(kind, f"{kind} {resource_id} belongs to pop {vim}, not {pop}")
 
 
 def check_server_request(pop: str, request: ServerRequest) -> None:
@@ -69,30 +55,3 @@ def check_server_request(pop: str, request: ServerRequest) -> None:
         raise InvalidArgument(
             f"server request '{request.name}' is invalid", field_violations=problems
         )
-
-
-def does_not_fit(pop: str, request: ServerRequest, free: Resources) -> ResourceExhausted:
-    """The error for a server that does not fit in ``free``."""
-    shortfall = "; ".join(request.resources.shortfall(free))
-    return ResourceExhausted(
-        f"pop {pop} cannot hold server '{request.name}': {shortfall}",
-        quota_violations=[
-            QuotaViolation(
-                subject=f"pop:{pop}",
-                description=f"asked {request.resources}, free {free} ({shortfall})",
-            )
-        ],
-    )
-
-
-def subnet_full(pop: str, network_id: str, subnet_id: str, cidr: str) -> ResourceExhausted:
-    """The error for a port asked on a subnet with no free host address."""
-    return ResourceExhausted(
-        f"no free address left in {cidr} (network {network_id} on pop {pop})",
-        quota_violations=[
-            QuotaViolation(
-                subject=f"subnet:{subnet_id}",
-                description=f"every host address of {cidr} but the gateway is taken",
-            )
-        ],
-    )

@@ -23,14 +23,8 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from lower_sp.vim._checks import (
-    check_boot_delay,
-    check_own,
-    check_segmentation_id,
-    check_server_request,
-    does_not_fit,
-    subnet_full,
-)
+from lower_sp.vim._checks import check_own, check_segmentation_id, check_server_request
+from lower_sp.vim._emulated_checks import check_boot_delay, does_not_fit, subnet_full
 from lower_sp.vim._emulated_options import NetnsPlacement, parse_options
 from lower_sp.vim._mac import generate_mac, normalise_mac
 from lower_sp.vim._netns_plan import plan_vnf, require_segment

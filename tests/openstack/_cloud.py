@@ -48,16 +48,7 @@ def pop_options(info: CloudInfo, **overrides: str) -> dict[str, str]:
 @contextlib.contextmanager
 def uploaded_image(admin: Any, name: str, data: bytes) -> Iterator[Any]:
     """A public raw/bare image ``name`` holding ``data``, deleted when the block ends."""
-    image = admin.image.create_image(
-        name,
-        data=data,
-        disk_format="raw",
-        container_format="bare",
-        visibility="public",
-        allow_duplicates=True,
-        wait=True,
-        timeout=60,
-    )
+    image = _provision.upload_image(admin, name, data)
     try:
         yield image
     finally:

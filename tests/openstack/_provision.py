@@ -142,18 +142,24 @@ def create_flavors(admin: Any) -> tuple[str, ...]:
     return tuple(FLAVORS)
 
 
-def create_image(admin: Any) -> str:
-    """The public raw test image; its md5 as Glance computed it."""
-    image = admin.image.create_image(
-        IMAGE_NAME,
-        data=image_payload(),
+def upload_image(admin: Any, name: str, data: bytes) -> Any:
+    """A public raw/bare image ``name`` holding ``data`` (waited active, at most 60 s)."""
+    return admin.image.create_image(
+        name,
+        data=data,
         disk_format="raw",
         container_format="bare",
         visibility="public",
+        allow_duplicates=True,
         disable_vendor_agent=False,
         wait=True,
         timeout=60,
     )
+
+
+def create_image(admin: Any) -> str:
+    """The public raw test image; its md5 as Glance computed it."""
+    image = upload_image(admin, IMAGE_NAME, image_payload())
     checksum = str(admin.image.get_image(image.id).checksum)
     if checksum != image_md5():
         raise RuntimeError(f"Glance reports md5 {checksum}, expected {image_md5()}")

@@ -57,7 +57,13 @@ from lower_sp.vim.openstack.errors import translate
 from lower_sp.vim.openstack.options import OpenStackOptions, parse_options
 from lower_sp.vim.state import PopStateStore
 from spfed.config import PopConfig
-from spfed.errors import DeadlineExceeded, FailedPrecondition, FieldViolation, NotFound
+from spfed.errors import (
+    DeadlineExceeded,
+    FailedPrecondition,
+    FieldViolation,
+    NotFound,
+    SpfedError,
+)
 from spfed.model import Resources
 
 __all__ = ["OpenStackVim"]
@@ -184,13 +190,15 @@ class OpenStackVim:
             raise FailedPrecondition(f"pop {self._name} is not started")
         return self._pool
 
+    def _submit(self, action: str, call: Callable[[], T]) -> asyncio.Future[T]:
+        """``call`` started on a worker thread; its errors come back translated."""
+        return asyncio.get_running_loop().run_in_executor(
+            self._workers(), functools.partial(self._translated, action, call)
+        )
+
     async def _run(self, action: str, call: Callable[[], T]) -> T:
         """Run ``call`` on a worker thread; its errors come back translated."""
-        pool = self._workers()
-        future = asyncio.get_running_loop().run_in_executor(
-            pool, functools.partial(self._translated, action, call)
-        )
-        return await future
+        return await self._submit(action, call)
 
     def _translated(self, action: str, call: Callable[[], T]) -> T:
         try:
@@ -201,10 +209,7 @@ class OpenStackVim:
     async def _create(self, action: str, call: Callable[[], T], undo: Callable[[T], None]) -> T:
         """Like ``_run``, for a creation: if the caller is cancelled, what the call made
         is deleted (``undo``) once it returns, in the background."""
-        pool = self._workers()
-        future = asyncio.get_running_loop().run_in_executor(
-            pool, functools.partial(self._translated, action, call)
-        )
+        future = self._submit(action, call)
         try:
             return await asyncio.shield(future)
         except asyncio.CancelledError:
@@ -282,9 +287,11 @@ class OpenStackVim:
     def _read_capacity(self) -> VimCapacity:
         cloud = self._cloud
         auto = self._options.capacity == "auto"
+        configured = self._configured
         sources = CapacitySources(
-            configured=self._configured,
-            project_used=cloud.project_used(),
+            configured=configured,
+            # What the project's servers hold counts only against a configured axis.
+            project_used=cloud.project_used() if configured != Resources() else Resources(),
             quota=cloud.quota() if auto else None,
             hosts=cloud.hosts() if auto else None,
         )
@@ -422,22 +429,19 @@ class OpenStackVim:
         return handle
 
     def _flavor_and_image(self, request: ServerRequest) -> tuple[Flavor, Image]:
-        """The flavor and image of a server; the lists are read again once on a miss."""
-        wanted = request.resources
-        for fresh in (False, True):
-            try:
-                flavor = choose_flavor(
-                    self._flavors.get(fresh=fresh), wanted, pop=self._name, named=request.flavor
-                )
-                image = choose_image(
-                    self._images.get(fresh=fresh), request.image, request.image_md5, pop=self._name
-                )
-            except Exception:
-                if fresh:
-                    raise
-                continue
-            return flavor, image
-        raise AssertionError("unreachable")  # pragma: no cover
+        """The flavor and image of a server; on a miss the lists are read again, once."""
+        try:
+            return self._choose(request, fresh=False)
+        except SpfedError:
+            return self._choose(request, fresh=True)
+
+    def _choose(self, request: ServerRequest, *, fresh: bool) -> tuple[Flavor, Image]:
+        flavors, images = self._flavors.get(fresh=fresh), self._images.get(fresh=fresh)
+        pop = self._name
+        return (
+            choose_flavor(flavors, request.resources, pop=pop, named=request.flavor),
+            choose_image(images, request.image, request.image_md5, pop=pop),
+        )
 
     async def server_status(self, server: ServerHandle) -> ServerStatus:
         """See ``Vim.server_status``."""
