@@ -25,7 +25,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import ConfigDict, Field, TypeAdapter, ValidationError, with_config
 
-from spfed.model import AccountKind, Resources, Role, WimService
+from spfed.model import AccountKind, DescriptorLimits, Resources, Role, WimService
 
 __all__ = [
     "AccountSeed",
@@ -36,6 +36,7 @@ __all__ = [
     "CatalogueConfig",
     "ConfigError",
     "FederationConfig",
+    "LimitsConfig",
     "LoggingConfig",
     "LowerSpConfig",
     "NodeConfig",
@@ -403,6 +404,52 @@ class AuthConfig:
 
 @with_config(_STRICT)
 @dataclass(frozen=True)
+class LimitsConfig:
+    """Bounds on what one caller may ask of the node (see ``spfed.model.DescriptorLimits``).
+
+    A request beyond a bound is INVALID_ARGUMENT naming the bound and the field.
+    """
+
+    max_request_bytes: Annotated[int, Field(ge=1024, le=64 << 20)] = 1 << 20
+    """Largest request message, and largest descriptor or YAML file read, in bytes."""
+    max_functions: Annotated[int, Field(ge=1)] = 256
+    """Functions plus nested services in one NSD."""
+    max_nesting_depth: Annotated[int, Field(ge=1, le=64)] = 8
+    """Levels of nested services below a request's NSD."""
+    max_links: Annotated[int, Field(ge=1)] = 1024
+    """Virtual links in one NSD."""
+    max_connection_points: Annotated[int, Field(ge=1)] = 4096
+    """Connection points in one descriptor."""
+    max_placement_rules: Annotated[int, Field(ge=0)] = 256
+    """Placement rules in one request."""
+    max_yaml_depth: Annotated[int, Field(ge=8, le=1000)] = 64
+    """Nesting of collections in one YAML document."""
+    max_yaml_aliases: Annotated[int, Field(ge=0)] = 100
+    """Aliases (``*name``) in one YAML stream."""
+    max_violations: Annotated[int, Field(ge=1, le=200)] = 50
+    """Violations listed in one error; the rest are counted in one more line."""
+    admission_timeout_s: PositiveSeconds = 10.0
+    """Deadline of the CPU-heavy part of admission (checks, graph, placement)."""
+    admissions_per_account: Annotated[int, Field(ge=1)] = 4
+    """Admissions of one account that may run at once; more get RESOURCE_EXHAUSTED."""
+
+    def descriptor_limits(self) -> DescriptorLimits:
+        """The bounds as the domain model's value."""
+        return DescriptorLimits(
+            max_request_bytes=self.max_request_bytes,
+            max_functions=self.max_functions,
+            max_nesting_depth=self.max_nesting_depth,
+            max_links=self.max_links,
+            max_connection_points=self.max_connection_points,
+            max_placement_rules=self.max_placement_rules,
+            max_yaml_depth=self.max_yaml_depth,
+            max_yaml_aliases=self.max_yaml_aliases,
+            max_violations=self.max_violations,
+        )
+
+
+@with_config(_STRICT)
+@dataclass(frozen=True)
 class NodeConfig:
     """Everything one node (one operator's service platform) needs."""
 
@@ -430,6 +477,8 @@ class NodeConfig:
     """Accounts and tokens."""
     wim: WimConfig = field(default_factory=WimConfig)
     """WAN links and their manager."""
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
+    """Bounds on requests and descriptors (hostile input)."""
 
 
 _ADAPTER: TypeAdapter[NodeConfig] = TypeAdapter(NodeConfig)

@@ -47,6 +47,7 @@ from spfed.model.descriptors import (
     VnfDescriptor,
     split_ref,
 )
+from spfed.model.limits import DescriptorLimits
 from spfed.model.resources import Resources
 from spfed.model.services import (
     LOCAL_OPERATOR,
@@ -104,6 +105,7 @@ __all__ = [
     "ConnectivityType",
     "CreateSliceRequest",
     "DeploymentUnit",
+    "DescriptorLimits",
     "DescriptorRef",
     "Dialect",
     "ErrorStatus",
