@@ -43,12 +43,20 @@ def _placement(file: Path | None) -> dict[str, PlacementConstraints]:
     """Per-subnet placement from a YAML file: {SUBNET: {rules: {...}, default_region}}."""
     import yaml
 
+    from spfed.bounded_yaml import load_yaml, read_limited
+    from spfed.model.limits import DescriptorLimits
     from spfed.topology.errors import PlacementFileError
     from spfed.topology.placement import parse_placement
 
     if file is None:
         return {}
-    data: Any = yaml.safe_load(file.read_text()) or {}
+    try:
+        data: Any = load_yaml(read_limited(file, DescriptorLimits()), DescriptorLimits()) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        # One line: PyYAML's own message spans several.
+        raise click.BadParameter(
+            f"{file}: {' '.join(str(exc).split())}", param_hint="'--placement'"
+        ) from exc
     if not isinstance(data, dict):
         raise click.BadParameter("a mapping of subnet id to placement", param_hint="'--placement'")
     try:

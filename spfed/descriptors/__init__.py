@@ -7,7 +7,8 @@ and nested services through an ``InterfaceResolver`` such as a
 ``DescriptorSet``. ``validate_files`` and ``load_files`` do all of it for YAML
 files passed together, as ``spfed validate`` does. Every problem is a
 ``FieldViolation`` whose path names the field; ``prefix_violations`` re-roots
-the paths at the API edge.
+the paths at the API edge. ``limit_violations`` bounds a descriptor's size
+(``spfed.model.DescriptorLimits``) before any of the above runs.
 """
 
 from spfed.descriptors._checks import check_nst, check_vnfd
@@ -19,6 +20,7 @@ from spfed.descriptors._report import DocumentResult, Problem, ValidationReport,
 from spfed.descriptors._resolver import DescriptorSet, InterfaceResolver, best_match, refers_to
 from spfed.descriptors._service_checks import check_nsd
 from spfed.descriptors._versions import version_key, version_matches
+from spfed.descriptors.limits import limit_violations
 
 __all__ = [
     "DescriptorError",
@@ -32,6 +34,7 @@ __all__ = [
     "check_nsd",
     "check_nst",
     "check_vnfd",
+    "limit_violations",
     "load_files",
     "parse_document",
     "prefix_violations",

@@ -79,21 +79,37 @@ def unit_paths(vnfd: VnfDescriptor, style: UnitPaths = "yaml") -> list[str]:
     return out
 
 
-def _vnfd_reference(vnfd: VnfDescriptor, reference: str) -> str | None:
-    unit_id, point = split_ref(reference)
-    if unit_id is None:
-        own = [cp.id for cp in vnfd.connection_points]
-        return None if point in own else unknown("connection point", point, own)
+def _reference_checker(vnfd: VnfDescriptor) -> Callable[[str], str | None]:
+    """The problem with one link reference of ``vnfd``, or ``None``.
+
+    The ids are indexed once, so checking every reference is linear in the
+    descriptor rather than references times ids.
+    """
+    own = [cp.id for cp in vnfd.connection_points]
+    own_ids = frozenset(own)
     units: dict[str, DeploymentUnit] = {}
     for each in vnfd.deployment_units:
         units.setdefault(each.id, each)  # the first of duplicates, as reported
-    unit = units.get(unit_id)
-    if unit is None:
-        return unknown("unit", unit_id, units)
-    points = [cp.id for cp in unit.connection_points]
-    if point in points:
-        return None
-    return f"unit '{unit_id}' has no connection point '{point}'{did_you_mean(point, points)}"
+    unit_points = {
+        unit_id: (
+            [cp.id for cp in unit.connection_points],
+            {cp.id for cp in unit.connection_points},
+        )
+        for unit_id, unit in units.items()
+    }
+
+    def problem(reference: str) -> str | None:
+        unit_id, point = split_ref(reference)
+        if unit_id is None:
+            return None if point in own_ids else unknown("connection point", point, own)
+        if unit_id not in unit_points:
+            return unknown("unit", unit_id, units)
+        points, ids = unit_points[unit_id]
+        if point in ids:
+            return None
+        return f"unit '{unit_id}' has no connection point '{point}'{did_you_mean(point, points)}"
+
+    return problem
 
 
 def check_vnfd(vnfd: VnfDescriptor, *, paths: UnitPaths = "yaml") -> list[FieldViolation]:
@@ -124,12 +140,13 @@ def check_vnfd(vnfd: VnfDescriptor, *, paths: UnitPaths = "yaml") -> list[FieldV
         vnfd.virtual_links, lambda vl: vl.id, lambda i: f"virtual_links[{i}].id", "link id"
     )
     attached: set[str] = set()
+    reference_problem = _reference_checker(vnfd)
     for index, link in enumerate(vnfd.virtual_links):
         path = f"virtual_links[{index}]"
         out += link_shape(link, path)
         for position, reference in enumerate(link.connection_points_reference):
             attached.add(reference)
-            problem = _vnfd_reference(vnfd, reference)
+            problem = reference_problem(reference)
             if problem:
                 out.append(
                     FieldViolation(f"{path}.connection_points_reference[{position}]", problem)
@@ -172,9 +189,10 @@ def check_nst(nst: SliceTemplate) -> list[FieldViolation]:
                         FieldViolation(f"slice_ns_subnets[{index}].{key}[{position}].nap", problem)
                     )
     subnet_ids = [subnet.id for subnet in nst.subnets]
+    known = frozenset(subnet_ids)
     for index, link in enumerate(nst.links):
         for position, link_point in enumerate(link.connection_points):
-            if link_point.subnet_ref not in subnet_ids:
+            if link_point.subnet_ref not in known:
                 out.append(
                     FieldViolation(
                         f"slice_vld[{index}].nsd-connection-point-ref[{position}].subnet-ref",

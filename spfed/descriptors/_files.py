@@ -7,12 +7,14 @@ resolve against the VNFDs and NSDs passed alongside it.
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from spfed.bounded_yaml import YamlRefused, load_yaml_all, read_limited
 from spfed.descriptors._errors import DescriptorError
 from spfed.descriptors._parse import parse_document
 from spfed.descriptors._parsed import ParsedDescriptor, kind_of
@@ -21,6 +23,7 @@ from spfed.descriptors._resolver import DescriptorSet
 from spfed.descriptors._service_checks import nesting_loops, nsd_interface_violations
 from spfed.errors import FieldViolation
 from spfed.model import NetworkServiceDescriptor
+from spfed.model.limits import DescriptorLimits
 
 _SUFFIXES = (".yml", ".yaml")
 
@@ -28,10 +31,12 @@ MISSING_HINT = "; pass the file that defines it too"
 """Appended when an NSD names a function or service none of the files define."""
 
 
-def _yaml_documents(name: str, text: str) -> tuple[list[tuple[int, Any]], list[Problem]]:
+def _yaml_documents(
+    name: str, text: str, limits: DescriptorLimits
+) -> tuple[list[tuple[int, Any]], list[Problem]]:
     """``(index, document)`` for each non-empty document, and a syntax problem if any."""
     documents: list[tuple[int, Any]] = []
-    loader = yaml.safe_load_all(text)
+    loader = load_yaml_all(text, limits)
     index = 0
     while True:
         try:
@@ -46,6 +51,8 @@ def _yaml_documents(name: str, text: str) -> tuple[list[tuple[int, Any]], list[P
 
 
 def _syntax(error: yaml.YAMLError) -> str:
+    if isinstance(error, YamlRefused):
+        return str(error)
     if isinstance(error, yaml.MarkedYAMLError) and error.problem_mark is not None:
         mark = error.problem_mark
         what = error.problem or "invalid YAML"
@@ -53,13 +60,13 @@ def _syntax(error: yaml.YAMLError) -> str:
     return f"YAML syntax error: {error}"
 
 
-def _parse(name: str, index: int, document: Any) -> DocumentResult:
+def _parse(name: str, index: int, document: Any, limits: DescriptorLimits) -> DocumentResult:
     if not isinstance(document, Mapping):
         kind = "a list" if isinstance(document, list) else f"the value {document!r}"
         problem = Problem(name, index, "", f"a descriptor is a mapping of fields, not {kind}")
         return DocumentResult(name, index, None, (problem,))
     try:
-        parsed = parse_document(document, source=name)
+        parsed = parse_document(document, source=name, limits=limits)
     except DescriptorError as error:
         problems = tuple(
             Problem(name, index, v.field, v.description) for v in error.field_violations
@@ -68,20 +75,24 @@ def _parse(name: str, index: int, document: Any) -> DocumentResult:
     return DocumentResult(name, index, parsed)
 
 
-def _read(path: Path) -> tuple[list[DocumentResult], list[Problem]]:
+def _read(path: Path, limits: DescriptorLimits) -> tuple[list[DocumentResult], list[Problem]]:
     name = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_limited(path, limits)
+    except YamlRefused as error:
+        return [], [Problem(name, 0, "", str(error))]
     except (OSError, UnicodeDecodeError) as error:
         reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
         return [], [Problem(name, 0, "", f"cannot read the file: {reason}")]
-    documents, problems = _yaml_documents(name, text)
+    documents, problems = _yaml_documents(name, text, limits)
     if not documents and not problems:
         problems = [Problem(name, 0, "", "the file holds no YAML document")]
-    return [_parse(name, index, document) for index, document in documents], problems
+    return [_parse(name, index, document, limits) for index, document in documents], problems
 
 
-def _against_set(results: list[DocumentResult], *, resolve: bool) -> list[DocumentResult]:
+def _against_set(
+    results: list[DocumentResult], *, resolve: bool, limits: DescriptorLimits
+) -> list[DocumentResult]:
     """Add the problems only the whole set shows.
 
     Those are: two different descriptors with one identity, NSD members that
@@ -91,10 +102,11 @@ def _against_set(results: list[DocumentResult], *, resolve: bool) -> list[Docume
     descriptors: list[ParsedDescriptor] = [d for _, d in parsed]
     found = DescriptorSet(descriptors)
     extra: dict[int, list[Problem]] = {}
+    per_file = Counter(r.file for r in results)
     for later, earlier in found.conflicts():
         result, first = results[parsed[later][0]], results[parsed[earlier][0]]
         what = f"{kind_of(descriptors[later]).value} {descriptors[later].ref}"
-        several = sum(r.file == first.file for r in results) > 1
+        several = per_file[first.file] > 1
         where = f"{first.file} (document {first.document + 1})" if several else first.file
         text = f"{what} is also defined, differently, in {where}; pass only one of them"
         extra.setdefault(parsed[later][0], []).append(
@@ -108,7 +120,9 @@ def _against_set(results: list[DocumentResult], *, resolve: bool) -> list[Docume
                 if resolve
                 else []
             )
-            violations += nesting_loops(descriptor, found.find_nsd)
+            violations += nesting_loops(
+                descriptor, found.find_nsd, max_depth=limits.max_nesting_depth
+            )
             extra.setdefault(position, []).extend(
                 Problem(result.file, result.document, v.field, v.description) for v in violations
             )
@@ -119,7 +133,10 @@ def _against_set(results: list[DocumentResult], *, resolve: bool) -> list[Docume
 
 
 def validate_files(
-    paths: Iterable[str | os.PathLike[str]], *, resolve: bool = True
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    resolve: bool = True,
+    limits: DescriptorLimits | None = None,
 ) -> ValidationReport:
     """Read and check descriptor files as one set; never raises for bad input.
 
@@ -133,7 +150,13 @@ def validate_files(
     With ``resolve=False``, an NSD's functions and nested services need not be
     among the files (a node resolves them against its onboarded descriptors
     and its lower SPs' offers); everything else is still checked.
+
+    ``limits`` (default: ``DescriptorLimits()``) bounds every file's size,
+    its YAML (aliases, depth) and each NSD's and VNFD's counts
+    (``limit_violations``); a file beyond them is one problem naming the
+    limit, found before any costly work on it.
     """
+    limits = limits if limits is not None else DescriptorLimits()
     results: list[DocumentResult] = []
     problems: list[Problem] = []
     files: list[str] = []
@@ -147,24 +170,30 @@ def validate_files(
             found = [Path(path)]
         for file in found:
             files.append(str(file))
-            documents, file_problems = _read(file)
+            documents, file_problems = _read(file, limits)
             results += documents
             problems += file_problems
-    results = _against_set(results, resolve=resolve)
+    results = _against_set(results, resolve=resolve, limits=limits)
     problems += [p for r in results for p in r.problems]
-    problems.sort(key=lambda p: (files.index(p.file), p.document))  # stable: keeps check order
+    order = {file: position for position, file in reversed(list(enumerate(files)))}
+    problems.sort(key=lambda p: (order[p.file], p.document))  # stable: keeps check order
     return ValidationReport(tuple(results), tuple(problems))
 
 
-def load_files(paths: Iterable[str | os.PathLike[str]], *, resolve: bool = True) -> DescriptorSet:
+def load_files(
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    resolve: bool = True,
+    limits: DescriptorLimits | None = None,
+) -> DescriptorSet:
     """The descriptors of ``paths`` (files or directories), validated together.
 
-    See ``validate_files`` for what is checked (and ``resolve``).
+    See ``validate_files`` for what is checked (and ``resolve``, ``limits``).
 
     Raises ``DescriptorError`` listing every problem when anything is wrong;
     each violation's field is ``<file>[<document>].<path>``.
     """
-    report = validate_files(list(paths), resolve=resolve)
+    report = validate_files(list(paths), resolve=resolve, limits=limits)
     if report.ok:
         return report.descriptor_set
     files = {p.file for p in report.problems}

@@ -10,12 +10,14 @@ from spfed.descriptors._dialects import DocumentKind, detect_dialect, detect_kin
 from spfed.descriptors._errors import DescriptorError
 from spfed.descriptors._mapping import map_nsd, map_vnfd
 from spfed.descriptors._parsed import ParsedDescriptor
-from spfed.descriptors._paths import document_order
+from spfed.descriptors._paths import document_orderer
 from spfed.descriptors._schema import SchemaName, schema_violations
 from spfed.descriptors._service_checks import nsd_local_violations
 from spfed.descriptors._slice_mapping import map_nst
+from spfed.descriptors.limits import limit_violations
 from spfed.errors import FieldViolation
-from spfed.model import Dialect
+from spfed.model import Dialect, NetworkServiceDescriptor, VnfDescriptor
+from spfed.model.limits import DescriptorLimits
 
 PACKAGE_NOT_INSTANTIABLE = "package descriptors are not instantiable; pass the NSD and VNFDs"
 """What a package descriptor is reported as."""
@@ -43,7 +45,9 @@ def _fail(
     return DescriptorError(message, violations, source=source)
 
 
-def parse_document(data: Mapping[str, Any], *, source: str = "") -> ParsedDescriptor:
+def parse_document(
+    data: Mapping[str, Any], *, source: str = "", limits: DescriptorLimits | None = None
+) -> ParsedDescriptor:
     """Parse one NSD, VNFD or NST document (either SONATA dialect) into the domain model.
 
     The document is validated against spfed's schema, mapped (connection
@@ -55,6 +59,10 @@ def parse_document(data: Mapping[str, Any], *, source: str = "") -> ParsedDescri
     Raises ``DescriptorError`` carrying every problem found, each with the
     field path from the document root; a package descriptor and a document
     of no recognisable kind are errors too. ``source`` only labels messages.
+
+    With ``limits``, an NSD or VNFD over its count limits (``limit_violations``)
+    is refused with those violations alone, before the semantic checks: they
+    then only ever see bounded descriptors.
     """
     kind = detect_kind(data)
     if kind is DocumentKind.PACKAGE:
@@ -69,14 +77,22 @@ def parse_document(data: Mapping[str, Any], *, source: str = "") -> ParsedDescri
     parsed: ParsedDescriptor
     if kind is DocumentKind.NSD:
         parsed, violations = map_nsd(data, dialect)
-        violations += nsd_local_violations(parsed)
     elif kind is DocumentKind.VNFD:
         parsed, violations = map_vnfd(data, dialect)
-        violations += check_vnfd(parsed)
     else:
         parsed = map_nst(data)
+    if limits is not None and isinstance(parsed, NetworkServiceDescriptor | VnfDescriptor):
+        over = limit_violations(parsed, limits)
+        if over:
+            raise _fail(kind.value, data, source, over, "is too large")
+    if isinstance(parsed, NetworkServiceDescriptor):
+        violations += nsd_local_violations(parsed)
+    elif isinstance(parsed, VnfDescriptor):
+        violations += check_vnfd(parsed)
+    else:
         violations = check_nst(parsed)
     if violations:
-        ordered = sorted(violations, key=lambda v: document_order(data, v.field))
+        order = document_orderer(data)
+        ordered = sorted(violations, key=lambda v: order(v.field))
         raise _fail(kind.value, data, source, ordered)
     return parsed

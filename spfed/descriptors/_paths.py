@@ -7,7 +7,7 @@ path names the document itself.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 _TOKEN = re.compile(r"\[(\d+)\]|\.?([^.\[]+)")
@@ -47,19 +47,40 @@ def document_order(document: Any, path: str) -> tuple[int, ...]:
     """A sort key that puts paths in the order their fields appear in ``document``.
 
     A field the document lacks (a missing required one) sorts after the
-    fields its parent has.
+    fields its parent has. To sort many paths, use ``document_orderer``.
     """
-    key: list[int] = []
-    node = document
-    for match in _TOKEN.finditer(path):
-        index, name = match.group(1), match.group(2)
-        if index is not None and isinstance(node, list) and int(index) < len(node):
-            key.append(int(index))
-            node = node[int(index)]
-        elif name is not None and isinstance(node, Mapping) and name in node:
-            key.append(list(node).index(name))
-            node = node[name]
-        else:
-            key.append(len(node) if isinstance(node, Mapping | list) else 0)
-            break
-    return tuple(key)
+    return document_orderer(document)(path)
+
+
+def document_orderer(document: Any) -> Callable[[str], tuple[int, ...]]:
+    """``document_order`` for one document, for many paths.
+
+    Each mapping's key positions are indexed once, so sorting the paths of n
+    violations costs O(n · path length), not O(n · keys): a document with
+    100,000 unknown keys would otherwise sort in quadratic time.
+    """
+    positions: dict[int, dict[Any, int]] = {}
+
+    def position(node: Mapping[Any, Any], name: str) -> int:
+        index = positions.get(id(node))
+        if index is None:
+            index = positions[id(node)] = {key: at for at, key in enumerate(node)}
+        return index[name]
+
+    def order(path: str) -> tuple[int, ...]:
+        key: list[int] = []
+        node = document
+        for match in _TOKEN.finditer(path):
+            index, name = match.group(1), match.group(2)
+            if index is not None and isinstance(node, list) and int(index) < len(node):
+                key.append(int(index))
+                node = node[int(index)]
+            elif name is not None and isinstance(node, Mapping) and name in node:
+                key.append(position(node, name))
+                node = node[name]
+            else:
+                key.append(len(node) if isinstance(node, Mapping | list) else 0)
+                break
+        return tuple(key)
+
+    return order

@@ -81,8 +81,17 @@ def best_match(
     return max(matching, key=lambda c: _order(identity(c).version), default=None)
 
 
-def _find(candidates: Sequence[_D], ref: DescriptorRef) -> _D | None:
-    return best_match(ref, candidates, lambda d: d.ref)
+def _by_name(descriptors: Sequence[_D]) -> dict[tuple[str, str], list[_D]]:
+    """Descriptors by vendor and name, in the order given: a lookup then scans
+    only the versions of one name, not every descriptor."""
+    index: dict[tuple[str, str], list[_D]] = {}
+    for descriptor in descriptors:
+        index.setdefault((descriptor.ref.vendor, descriptor.ref.name), []).append(descriptor)
+    return index
+
+
+def _find(index: dict[tuple[str, str], list[_D]], ref: DescriptorRef) -> _D | None:
+    return best_match(ref, index.get((ref.vendor, ref.name), ()), lambda d: d.ref)
 
 
 class DescriptorSet:
@@ -99,6 +108,8 @@ class DescriptorSet:
         self._vnfds = tuple(d for d in self._all if isinstance(d, VnfDescriptor))
         self._nsds = tuple(d for d in self._all if isinstance(d, NetworkServiceDescriptor))
         self._slices = tuple(d for d in self._all if isinstance(d, SliceTemplate))
+        self._vnfd_index = _by_name(self._vnfds)
+        self._nsd_index = _by_name(self._nsds)
 
     def __iter__(self) -> Iterator[ParsedDescriptor]:
         return iter(self._all)
@@ -129,11 +140,11 @@ class DescriptorSet:
 
     def find_vnfd(self, ref: DescriptorRef) -> VnfDescriptor | None:
         """The VNFD ``ref`` resolves to (its version may be a constraint), or ``None``."""
-        return _find(self._vnfds, ref)
+        return _find(self._vnfd_index, ref)
 
     def find_nsd(self, ref: DescriptorRef) -> NetworkServiceDescriptor | None:
         """The NSD ``ref`` resolves to (its version may be a constraint), or ``None``."""
-        return _find(self._nsds, ref)
+        return _find(self._nsd_index, ref)
 
     def function_points(self, ref: DescriptorRef) -> tuple[str, ...] | None:
         """External connection point ids of the VNFD ``ref`` resolves to."""

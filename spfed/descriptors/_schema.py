@@ -10,7 +10,7 @@ A subschema may carry ``x-hint`` (the text to report when it fails) and
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from datetime import date
 from enum import StrEnum
 from functools import cache
@@ -18,11 +18,11 @@ from importlib import resources
 from typing import Any
 
 import yaml
-from jsonschema import Draft202012Validator, ValidationError
+from jsonschema import Draft202012Validator, ValidationError, validators
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from spfed.descriptors._paths import child, document_order, field_path
+from spfed.descriptors._paths import child, document_orderer, field_path
 from spfed.descriptors._suggest import did_you_mean
 from spfed.errors import FieldViolation
 
@@ -46,6 +46,49 @@ class SchemaName(StrEnum):
     NST = "nst"
 
 
+def _repeat_key(item: Any) -> Hashable | None:
+    """What makes two list items equal in JSON Schema's eyes; ``None`` for a collection.
+
+    ``True`` and ``1`` differ in JSON, ``1`` and ``1.0`` do not.
+    """
+    if isinstance(item, Hashable) and not isinstance(item, tuple):
+        return (isinstance(item, bool), item)
+    return None
+
+
+def _first_repeat(items: list[Any]) -> Any:
+    """The first scalar item that an earlier one equals, or ``None``; linear time."""
+    seen: set[Hashable] = set()
+    for item in items:
+        key = _repeat_key(item)
+        if key is None:
+            continue
+        if key in seen:
+            return item
+        seen.add(key)
+    return None
+
+
+def _unique_items(
+    validator: Any, unique: Any, instance: Any, schema: Mapping[str, Any]
+) -> Iterator[ValidationError]:
+    """``uniqueItems`` in linear time, comparing scalar items only.
+
+    jsonschema's own check falls back to comparing every pair when the
+    items do not sort (a list mixing numbers and strings, or holding
+    mappings): quadratic, hours for a hostile 1 MiB list. spfed's schemas
+    ask for unique items only in lists of strings, whose item type is checked
+    on its own, so collections among the items are left to that check.
+    """
+    if unique and isinstance(instance, list) and _first_repeat(instance) is not None:
+        yield ValidationError(f"{instance!r} has non-unique elements")
+
+
+_extend: Callable[..., Any] = validators.extend  # untyped in jsonschema
+_Validator: Any = _extend(Draft202012Validator, {"uniqueItems": _unique_items})
+"""Draft 2020-12 with the linear ``uniqueItems``."""
+
+
 def _load(name: str) -> dict[str, Any]:
     text = resources.files("spfed.descriptors.schemas").joinpath(f"{name}.yml").read_text("utf-8")
     loaded: dict[str, Any] = yaml.safe_load(text)
@@ -59,12 +102,12 @@ def schema_document(name: SchemaName) -> dict[str, Any]:
 
 
 @cache
-def _validator(name: SchemaName) -> Draft202012Validator:
+def _validator(name: SchemaName) -> Any:
     common = _load("common")
     registry: Registry[Any] = Registry().with_resource(
         common["$id"], Resource.from_contents(common, default_specification=DRAFT202012)
     )
-    return Draft202012Validator(schema_document(name), registry=registry)
+    return _Validator(schema_document(name), registry=registry)
 
 
 def check_schemas() -> None:
@@ -76,13 +119,12 @@ def check_schemas() -> None:
 
 def schema_violations(data: Mapping[str, Any], name: SchemaName) -> list[FieldViolation]:
     """Every way ``data`` breaks schema ``name``, in document order, without duplicates."""
-    out: list[FieldViolation] = []
+    out: dict[FieldViolation, None] = {}  # ordered, and linear to deduplicate
     for error in _validator(name).iter_errors(data):
-        for violation in _translate(error):
-            if violation not in out:
-                out.append(violation)
+        out.update(dict.fromkeys(_translate(error)))
     # The validator reports keyword by keyword; people read top to bottom.
-    return sorted(out, key=lambda v: document_order(data, v.field))
+    order = document_orderer(data)
+    return sorted(out, key=lambda v: order(v.field))
 
 
 def _value(value: Any) -> str:
@@ -101,15 +143,6 @@ def _kind_of(value: Any) -> str:
     kinds = ((list, "a list"), (Mapping, "a mapping"), (type(None), "nothing"))
     fallback = f"a {type(value).__name__} ({value})"  # e.g. YAML reads 2018-01-01 as a date
     return next((text for kind, text in kinds if isinstance(value, kind)), fallback)
-
-
-def _first_repeat(items: list[Any]) -> Any:
-    seen: list[Any] = []  # items may be mappings, which do not hash
-    for item in items:
-        if item in seen:
-            return item
-        seen.append(item)
-    return None
 
 
 # A rule turns one failed keyword into violations: (keyword value, instance,

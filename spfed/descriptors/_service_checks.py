@@ -9,7 +9,7 @@ points.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from spfed.descriptors._checks import duplicate_ids, item_path, link_shape
@@ -52,13 +52,22 @@ def _member_word(nsd: NetworkServiceDescriptor) -> str:
     return "function or nested service" if nsd.network_services else "function"
 
 
-def _local_reference(nsd: NetworkServiceDescriptor, reference: str) -> str | None:
-    member, point = split_ref(reference)
-    if member is None:
-        own = [cp.id for cp in nsd.connection_points]
-        return None if point in own else unknown("connection point", point, own)
+def _local_reference_checker(nsd: NetworkServiceDescriptor) -> Callable[[str], str | None]:
+    """The problem with one reference of ``nsd`` to its own points or members, or ``None``.
+
+    The ids are indexed once: checking every reference stays linear in the NSD.
+    """
+    own = [cp.id for cp in nsd.connection_points]
     ids = [f.vnf_id for f in nsd.network_functions] + [s.ns_id for s in nsd.network_services]
-    return None if member in ids else unknown(_member_word(nsd), member, ids)
+    own_ids, member_ids, word = frozenset(own), frozenset(ids), _member_word(nsd)
+
+    def problem(reference: str) -> str | None:
+        member, point = split_ref(reference)
+        if member is None:
+            return None if point in own_ids else unknown("connection point", point, own)
+        return None if member in member_ids else unknown(word, member, ids)
+
+    return problem
 
 
 def _interface_reference(members: dict[str, _Member], reference: str) -> str | None:
@@ -99,10 +108,11 @@ def _graph(
         ("constituent_vnfs", graph.constituent_vnfs, functions, "function"),
         ("constituent_services", graph.constituent_services, services, "nested service"),
     ):
+        present = frozenset(known)
         out += [
             FieldViolation(f"{path}.{key}[{index}]", unknown(what, name, known))
             for index, name in enumerate(names)
-            if name not in known
+            if name not in present
         ]
     paths = graph.network_forwarding_paths
     out += duplicate_ids(
@@ -147,8 +157,9 @@ def nsd_local_violations(nsd: NetworkServiceDescriptor) -> list[FieldViolation]:
             out.append(FieldViolation(f"network_services[{index}]", "a service cannot nest itself"))
     for index, link in enumerate(nsd.virtual_links):
         out += link_shape(link, f"virtual_links[{index}]")
+    local_problem = _local_reference_checker(nsd)
     for path, reference in _references(nsd):
-        problem = _local_reference(nsd, reference)
+        problem = local_problem(reference)
         if problem:
             out.append(FieldViolation(path, problem))
     for index, graph in enumerate(nsd.forwarding_graphs):
@@ -156,10 +167,16 @@ def nsd_local_violations(nsd: NetworkServiceDescriptor) -> list[FieldViolation]:
     return out
 
 
-def _missing(kind: str, ref: DescriptorRef, known: list[DescriptorRef], hint: str) -> str:
-    if not known:
+def _missing(kind: str, ref: DescriptorRef, known: str | None, hint: str) -> str:
+    """``known`` is the listing of the known descriptors, ``None`` for none."""
+    if known is None:
         return f"no {kind} {ref} is known (no {kind} at all){hint}"
-    return f"no {kind} {ref} among {listing([str(k) for k in known])}{hint}"
+    return f"no {kind} {ref} among {known}{hint}"
+
+
+def _known(refs: Sequence[DescriptorRef]) -> str | None:
+    """The listing of ``refs`` for messages, ``None`` for none."""
+    return listing([str(ref) for ref in refs]) if refs else None
 
 
 def nsd_interface_violations(
@@ -171,15 +188,22 @@ def nsd_interface_violations(
     resolver does not know, e.g. ``"; pass its file too"``.
     """
     out = []
+    # The listings of known descriptors, made once when first needed: once
+    # per missing member would be quadratic.
+    functions: list[str | None] = []
+    services: list[str | None] = []
     for index, function in enumerate(nsd.network_functions):
         if resolver.function_points(function.descriptor) is None:
-            known = list(resolver.known_functions())
-            text = _missing("VNFD", function.descriptor, known, missing_hint)
+            if not functions:
+                functions.append(_known(resolver.known_functions()))
+            text = _missing("VNFD", function.descriptor, functions[0], missing_hint)
             out.append(FieldViolation(f"network_functions[{index}]", text))
     for index, service in enumerate(nsd.network_services):
         if resolver.service_points(service.descriptor) is None:
-            known = [ref for ref in resolver.known_services() if ref != nsd.ref]
-            text = _missing("NSD", service.descriptor, known, missing_hint)
+            if not services:
+                others = [ref for ref in resolver.known_services() if ref != nsd.ref]
+                services.append(_known(others))
+            text = _missing("NSD", service.descriptor, services[0], missing_hint)
             out.append(FieldViolation(f"network_services[{index}]", text))
     members = _members(nsd, resolver)
     for path, reference in _references(nsd):
@@ -211,40 +235,67 @@ def check_nsd(
 _Find = Callable[[DescriptorRef], NetworkServiceDescriptor | None]
 
 
-def _loop_back(
-    start: DescriptorRef,
-    ref: DescriptorRef,
-    find: _Find,
-    trail: list[DescriptorRef],
-    seen: set[DescriptorRef],
-) -> list[DescriptorRef] | None:
-    target = find(ref)
-    if target is None or (target.ref != start and target.ref in seen):
-        return None
-    if target.ref == start:
-        return [*trail, start]
-    seen.add(target.ref)
-    for nested in target.network_services:
-        loop = _loop_back(start, nested.descriptor, find, [*trail, target.ref], seen)
-        if loop:
-            return loop
-    return None
+def _nested_within(
+    start: NetworkServiceDescriptor, first: DescriptorRef, find: _Find, levels: int
+) -> tuple[list[DescriptorRef] | None, bool]:
+    """Follow nesting from ``first`` (one of ``start``'s nested services), breadth first.
+
+    Returns the shortest chain back to ``start`` (``start -> ... -> start``)
+    if one is at most ``levels`` services long, and whether nesting goes on
+    deeper than ``levels`` below ``start``. A loop and deep nesting cost at
+    most the services within ``levels`` of ``first``, each visited once: no
+    recursion, so a chain of thousands of services cannot overflow the stack.
+    """
+    target = find(first)
+    if target is None:
+        return None, False
+    parent: dict[DescriptorRef, DescriptorRef] = {target.ref: start.ref}
+    level = [target]
+    for depth in range(1, levels + 1):
+        below: list[NetworkServiceDescriptor] = []
+        for nsd in level:
+            if nsd.ref == start.ref:
+                chain = [start.ref]
+                while chain[-1] != start.ref or len(chain) == 1:
+                    chain.append(parent[chain[-1]])
+                return chain[::-1], False
+            for nested in nsd.network_services:
+                found = find(nested.descriptor)
+                if found is not None and (found.ref == start.ref or found.ref not in parent):
+                    parent.setdefault(found.ref, nsd.ref)
+                    below.append(found)
+        if depth == levels:
+            return None, bool(below)
+        level = below
+    return None, False
 
 
-def nesting_loops(nsd: NetworkServiceDescriptor, find: _Find) -> list[FieldViolation]:
-    """Nested services whose own nesting leads back to ``nsd`` (which would never end).
+def nesting_loops(
+    nsd: NetworkServiceDescriptor, find: _Find, *, max_depth: int = 8
+) -> list[FieldViolation]:
+    """Nested services whose own nesting leads back to ``nsd`` (which would never end),
+    or goes deeper than ``max_depth`` levels below ``nsd`` (``limits.max_nesting_depth``).
 
     ``find`` resolves a reference to an NSD. A service nesting itself
-    directly is a local problem (see ``nsd_local_violations``), not repeated here.
+    directly is a local problem (see ``nsd_local_violations``), not repeated
+    here. A loop longer than ``max_depth`` is reported as too deep.
     """
     out = []
     for index, service in enumerate(nsd.network_services):
-        loop = _loop_back(nsd.ref, service.descriptor, find, [nsd.ref], set())
+        loop, deeper = _nested_within(nsd, service.descriptor, find, max_depth)
         if loop and len(loop) > 2:
             chain = " -> ".join(str(ref) for ref in loop)
             out.append(
                 FieldViolation(
                     f"network_services[{index}]", f"nesting loops back to this service: {chain}"
+                )
+            )
+        elif deeper:
+            out.append(
+                FieldViolation(
+                    f"network_services[{index}]",
+                    f"nests services more than {max_depth} levels deep;"
+                    f" limits.max_nesting_depth is {max_depth}",
                 )
             )
     return out

@@ -1,7 +1,10 @@
-"""Reading the YAML files of ``spfed.topology`` strictly: a repeated key is an error.
+"""Reading the YAML files of ``spfed.topology`` strictly and within bounds.
 
-PyYAML keeps the last of two equal keys silently; in a topology that would
-merge two operators into one without a word.
+A repeated key is an error: PyYAML keeps the last of two equal keys silently,
+and in a topology that would merge two operators into one without a word.
+The file is read through ``spfed.bounded_yaml`` with the default
+``DescriptorLimits``, so an alias bomb, a deep nest or a huge file is refused
+in one line instead of exhausting the machine.
 """
 
 from __future__ import annotations
@@ -11,36 +14,32 @@ from typing import Any
 
 import yaml
 
+from spfed.bounded_yaml import YamlRefused, load_yaml, read_limited
+from spfed.model.limits import DescriptorLimits
+
 __all__ = ["read_yaml"]
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"key '{key}' appears twice", key_node.start_mark
-                )
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
-def read_yaml(path: Path) -> Any:
+def read_yaml(path: Path, limits: DescriptorLimits | None = None) -> Any:
     """The one YAML document of ``path`` (``None`` when empty).
 
     Raises:
-        ValueError: unreadable, not YAML, or a mapping repeats a key; the
+        ValueError: unreadable, too large or too deep for ``limits`` (default
+            ``DescriptorLimits()``), not YAML, or a mapping repeats a key; the
             message says where (line and column, 1-based) without the file name.
     """
+    limits = limits if limits is not None else DescriptorLimits()
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_limited(path, limits)
+    except YamlRefused as exc:
+        raise ValueError(str(exc)) from exc
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise ValueError(f"cannot read the file: {reason}") from exc
     try:
-        return yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader: safe
+        return load_yaml(text, limits, unique_keys=True)
+    except YamlRefused as exc:
+        raise ValueError(str(exc)) from exc
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -18,6 +18,7 @@ def test_public_names() -> None:
         "check_nsd",
         "check_nst",
         "check_vnfd",
+        "limit_violations",
         "load_files",
         "parse_document",
         "prefix_violations",
