@@ -4,7 +4,8 @@ Like the platform servicer, it only converts messages: the gatekeeper does
 the work, the auth interceptor has already checked the caller's rights
 (``IssueToken`` is open, the rest needs the operator role), and domain
 errors go to the error interceptor. Rejected sign-ins are written to the
-audit log here, since no token check precedes them.
+audit log here, since no token check precedes them. The caller's address
+(``context.peer()``) is the source the gatekeeper throttles sign-ins by.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from google.protobuf import timestamp_pb2
 
 from spfed.api.v1 import gatekeeper_pb2 as pb
 from spfed.api.v1 import gatekeeper_pb2_grpc as pb_grpc
+from spfed.auth import peer_source
 from spfed.errors import FieldViolation, InvalidArgument, SpfedError
 from spfed.gatekeeper import Gatekeeper, audit
 from spfed.model import AssertionCredential, PasswordCredential
@@ -49,7 +51,9 @@ class GatekeeperServicer(pb_grpc.GatekeeperServiceServicer):
                 field_violations=[FieldViolation("credential", "a password or a client_assertion")],
             )
         try:
-            issued = await self._gatekeeper.issue_token(credential)
+            issued = await self._gatekeeper.issue_token(
+                credential, source=peer_source(context.peer())
+            )
         except SpfedError as exc:
             audit.warning(
                 "event=sign_in_rejected method=IssueToken credential=%s account=%s code=%s "

@@ -6,7 +6,10 @@
   account takes as long as a wrong password;
 - ``tokens``: the node's EdDSA access tokens, issued and verified (with a cache);
 - ``assertions``: RFC 7523 client assertions by which service accounts sign in;
-- ``ratelimit``: per-account throttling of failed passwords;
+- ``ratelimit``: throttling of password attempts per (account, source) and per
+  account, reserved before the hash is checked;
+- ``buckets``: token buckets by key (``IssueToken`` calls per source address);
+- ``sources``: the throttling key of a gRPC peer (its address, an IPv6 /64);
 - ``rejections``: ``TokenRejected`` and its reason codes.
 
 Primitives only: no storage of accounts, no gRPC, no asyncio. Password hashing
@@ -22,6 +25,7 @@ from spfed.auth.assertions import (
     make_assertion,
     verify_assertion,
 )
+from spfed.auth.buckets import TokenBuckets
 from spfed.auth.keys import (
     SigningKeys,
     generate_key,
@@ -40,8 +44,9 @@ from spfed.auth.passwords import (
     verify_password,
     verify_unknown,
 )
-from spfed.auth.ratelimit import AttemptLimiter
+from spfed.auth.ratelimit import Attempt, AttemptLimiter, Refusal
 from spfed.auth.rejections import REJECTIONS, TokenRejected
+from spfed.auth.sources import peer_source
 from spfed.auth.tokens import (
     ALGORITHMS,
     MAX_TTL_S,
@@ -57,9 +62,12 @@ __all__ = [
     "MAX_TTL_S",
     "REJECTIONS",
     "AssertionClaims",
+    "Attempt",
     "AttemptLimiter",
+    "Refusal",
     "ScryptParams",
     "SigningKeys",
+    "TokenBuckets",
     "TokenClaims",
     "TokenIssuer",
     "TokenRejected",
@@ -72,6 +80,7 @@ __all__ = [
     "make_assertion",
     "needs_rehash",
     "parse_public_key",
+    "peer_source",
     "private_key_pem",
     "public_key_pem",
     "verify_assertion",

@@ -4,10 +4,18 @@ pyjwt's verification with its errors turned into reason codes, and typed claim r
 pyjwt verifies the signature, the presence of required claims, ``iss`` and
 ``aud``; its own time checks are turned off because they read the system clock,
 and the callers check ``exp``, ``nbf`` and ``iat`` against an injected one.
+
+pyjwt reads JSON with ``json.loads``, which keeps the *last* of two members of
+the same name; another reader may keep the first, so a header or payload
+naming a member twice means different things to different readers (two
+``alg``, two ``sub``). Such a token is refused before pyjwt reads it.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -22,12 +30,14 @@ from spfed.auth.rejections import TokenRejected
 
 __all__ = [
     "ALGORITHMS",
+    "MAX_JTI_CHARS",
     "MAX_TOKEN_CHARS",
     "check_times",
     "decode_verified",
     "reject",
     "text_claim",
     "time_claim",
+    "token_id_claim",
     "unverified_header",
 ]
 
@@ -39,6 +49,40 @@ MAX_TOKEN_CHARS = 8192
 
 _COMPACT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 """JWS compact serialisation; the signature may be empty so ``alg: none`` is named as such."""
+
+MAX_JTI_CHARS = 128
+"""Longest ``jti`` accepted: the width of the ``used_assertions.jti`` column."""
+
+_JTI = re.compile(rf"[\x21-\x7e]{{1,{MAX_JTI_CHARS}}}")
+"""A ``jti``: visible ASCII, so characters and bytes agree on every database."""
+
+
+class _DuplicateMember(ValueError):
+    """A JSON object names a member twice."""
+
+
+def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    members = dict(pairs)
+    if len(members) != len(pairs):
+        raise _DuplicateMember
+    return members
+
+
+def _check_unique_members(token: str, what: str) -> None:
+    """Refuse ``token`` if its header or payload names a member twice, at any depth.
+
+    Raises:
+        TokenRejected: ``malformed``, also when a segment is not base64url-encoded JSON.
+    """
+    header, payload, _ = token.split(".")
+    for encoded in (header, payload):
+        try:
+            text = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+            json.loads(text, object_pairs_hook=_unique_members)
+        except _DuplicateMember:
+            raise reject("malformed", f"the {what} names a claim or header twice") from None
+        except (binascii.Error, ValueError) as error:  # JSONDecodeError, UnicodeDecodeError
+            raise reject("malformed", f"the {what} is not base64url-encoded JSON") from error
 
 
 def reject(reason: str, message: str) -> TokenRejected:
@@ -53,7 +97,8 @@ def unverified_header(token: str, what: str) -> dict[str, Any]:
 
     Raises:
         TokenRejected: ``no_token`` (empty), ``malformed`` (not a compact JWS, too long, bad
-            header, a ``crit`` header), ``bad_algorithm`` (``alg`` not in ``ALGORITHMS``).
+            header, a ``crit`` header, a member named twice in the header or the payload),
+            ``bad_algorithm`` (``alg`` not in ``ALGORITHMS``).
     """
     if not isinstance(token, str):
         raise reject("malformed", f"the {what} is not a string")
@@ -61,6 +106,7 @@ def unverified_header(token: str, what: str) -> dict[str, Any]:
         raise reject("no_token", f"no {what} was given")
     if len(token) > MAX_TOKEN_CHARS or not _COMPACT.fullmatch(token):
         raise reject("malformed", f"the {what} is not a compact JWS")
+    _check_unique_members(token, what)
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError as error:
@@ -152,6 +198,22 @@ def text_claim(claims: Mapping[str, Any], name: str, what: str) -> str:
     if isinstance(value, str) and value:
         return value
     raise reject("missing_claim", f"the {what} has no valid '{name}' claim")
+
+
+def token_id_claim(claims: Mapping[str, Any], what: str) -> str:
+    """The ``jti`` claim: 1 to ``MAX_JTI_CHARS`` visible ASCII characters.
+
+    Raises:
+        TokenRejected: ``missing_claim`` if it is absent, not a string, too long, or has
+            other characters.
+    """
+    value = text_claim(claims, "jti", what)
+    if not _JTI.fullmatch(value):
+        raise reject(
+            "missing_claim",
+            f"the {what} 'jti' must be 1 to {MAX_JTI_CHARS} visible ASCII characters",
+        )
+    return value
 
 
 def check_times(

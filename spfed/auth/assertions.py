@@ -6,13 +6,17 @@ The account signs a short-lived JWT with its own Ed25519 key: ``iss`` = ``sub``
 reads the unverified ``sub`` to find the account's registered public key, then
 verifies, in this order: shape and ``alg`` (``malformed``, ``bad_algorithm``),
 ``kid`` if present matches the registered key (``unknown_key``), the signature
-(``bad_signature``), required claims (``missing_claim``), ``aud``
+(``bad_signature``), required claims and a ``jti`` of at most 128 visible
+ASCII characters (``missing_claim``), ``aud`` naming this node and nothing else
 (``wrong_audience``), ``iss`` = ``sub`` (``wrong_issuer``), ``exp``
 (``expired``), ``iat``/``nbf`` (``not_yet_valid``), and that it lives no longer
 than ``max_lifetime_s`` (``too_long_lived``).
 
 That each ``jti`` is used once is the caller's to enforce: it remembers used
-ids until the assertion's ``expires_at``.
+ids until the assertion's ``expires_at``. Each node remembers its own, so an
+assertion naming several audiences could be spent once at each of them; it is
+refused: ``aud`` must be this node, as a string or a list of exactly one
+(RFC 7523 §3 allows a list; a list of several is allowed to be refused).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from spfed.auth._jws import (
     reject,
     text_claim,
     time_claim,
+    token_id_claim,
     unverified_header,
 )
 from spfed.auth.keys import key_id
@@ -122,7 +127,7 @@ def verify_assertion(
 ) -> AssertionClaims:
     """The claims of ``assertion`` once it is shown signed by ``public_key`` for ``audience``.
 
-    ``aud`` may be a string or a list containing ``audience`` (RFC 7523 §3).
+    ``aud`` must be ``audience``, as a string or a list of exactly that one.
 
     Raises:
         TokenRejected: with the reason code of the first failed check (module docstring).
@@ -140,9 +145,14 @@ def verify_assertion(
         issuer=None,
         strict_audience=False,
     )
+    aud = claims.get("aud")
+    if (aud[0] if isinstance(aud, list) and len(aud) == 1 else aud) != audience:
+        raise reject(
+            "wrong_audience", "the client assertion must name this node as its one audience"
+        )
     subject = text_claim(claims, "sub", _WHAT)
     issuer = text_claim(claims, "iss", _WHAT)
-    token_id = text_claim(claims, "jti", _WHAT)
+    token_id = token_id_claim(claims, _WHAT)
     issued_at = time_claim(claims, "iat", _WHAT)
     expires_at = time_claim(claims, "exp", _WHAT)
     not_before = time_claim(claims, "nbf", _WHAT) if "nbf" in claims else None

@@ -9,14 +9,22 @@ Header ``{"alg": "EdDSA", "typ": "JWT", "kid": <signing key id>}``; claims
 ``TokenVerifier.verify`` checks, in this order, and refuses with the first
 failure's reason code (``TokenRejected.rejection``):
 
-1. present (``no_token``) and a compact JWS with a readable header (``malformed``);
+1. present (``no_token``) and a compact JWS with a readable header, no member
+   named twice in the header or the payload (``malformed``);
 2. ``alg`` in ``ALGORITHMS`` (``bad_algorithm``), before any key is touched;
 3. ``kid`` names a key of the ring that is not retired (``unknown_key``);
 4. the signature (``bad_signature``; a tampered payload stops here);
 5. required claims present (``missing_claim``), ``iss`` (``wrong_issuer``),
-   ``aud`` (``wrong_audience``), claims of the right type (``missing_claim``);
+   ``aud`` (``wrong_audience``), claims of the right type, a ``jti`` of at most
+   128 visible ASCII characters (``missing_claim``);
 6. ``exp`` (``expired``), then ``nbf`` and ``iat`` (``not_yet_valid``), each with
-   ``leeway_s``, against the injected clock.
+   ``leeway_s``, against the injected clock;
+7. ``exp - iat`` at most the node's token lifetime plus ``leeway_s``
+   (``too_long_lived``): a token signed with a stolen or misused key cannot
+   outlive what the node would have issued.
+
+The roles a token names are what the account had when it was issued; the
+gatekeeper grants only those the account still has.
 
 Verified tokens are cached by their text; a hit costs a dictionary lookup plus
 the checks that can change with time: ``exp``, ``nbf`` and whether the key is
@@ -41,6 +49,7 @@ from spfed.auth._jws import (
     reject,
     text_claim,
     time_claim,
+    token_id_claim,
     unverified_header,
 )
 from spfed.auth.keys import SigningKeys
@@ -158,26 +167,33 @@ class TokenVerifier:
         keys: SigningKeys,
         *,
         leeway_s: float = 5.0,
+        max_ttl_s: float = MAX_TTL_S,
         clock: Callable[[], float] = time.time,
         cache_size: int = 4096,
     ) -> None:
         """Accept tokens ``node_id`` issued with a key of ``keys``.
 
-        ``leeway_s`` tolerates clock steps; ``cache_size`` verified tokens are remembered (0
-        turns the cache off).
+        ``leeway_s`` tolerates clock steps; ``max_ttl_s`` is the lifetime of the node's tokens
+        (``TokenIssuer``'s ``ttl_s``; a longer-lived token is refused); ``cache_size`` verified
+        tokens are remembered (0 turns the cache off).
 
         Raises:
-            InvalidArgument: ``node_id`` is empty, ``leeway_s`` or ``cache_size`` is negative.
+            InvalidArgument: ``node_id`` is empty, ``leeway_s`` or ``cache_size`` is negative,
+                or ``max_ttl_s`` is not in (0, ``MAX_TTL_S``].
         """
         if not node_id:
             raise InvalidArgument("the node id is empty")
         if not (math.isfinite(leeway_s) and leeway_s >= 0):
             raise InvalidArgument("the leeway must be a finite number of seconds >= 0")
+        if not (math.isfinite(max_ttl_s) and 0 < max_ttl_s <= MAX_TTL_S):
+            raise InvalidArgument(f"the token lifetime must be in (0, {MAX_TTL_S:g}] seconds")
         if cache_size < 0:
             raise InvalidArgument("the cache size must be >= 0")
         self._node_id = node_id
         self._keys = keys
         self._leeway_s = leeway_s
+        # The issuer rounds its lifetime up to whole seconds: so does the bound.
+        self._max_lifetime_s = math.ceil(max_ttl_s) + leeway_s
         self._clock = clock
         self._cache_size = cache_size
         self._cache: OrderedDict[str, TokenClaims] = OrderedDict()
@@ -216,7 +232,7 @@ class TokenVerifier:
             issued_at=time_claim(claims, "iat", _WHAT),
             not_before=time_claim(claims, "nbf", _WHAT),
             expires_at=time_claim(claims, "exp", _WHAT),
-            token_id=text_claim(claims, "jti", _WHAT),
+            token_id=token_id_claim(claims, _WHAT),
             key_id=kid,
         )
         check_times(
@@ -227,6 +243,11 @@ class TokenVerifier:
             not_before=verified.not_before,
             issued_at=verified.issued_at,
         )
+        if verified.expires_at - verified.issued_at > self._max_lifetime_s:
+            raise reject(
+                "too_long_lived",
+                f"the access token lives longer than this node's {self._max_lifetime_s:g} s",
+            )
         if self._cache_size:
             self._cache[token] = verified
             if len(self._cache) > self._cache_size:

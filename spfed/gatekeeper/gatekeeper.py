@@ -3,9 +3,10 @@
 - **Tokens.** ``issue_token`` checks a user's password or a service
   account's client assertion and issues a short-lived EdDSA JWT signed with
   the node's own key. ``authenticate`` verifies the token of every call
-  (signature, algorithm, times, audience, issuer, key id) and that its
-  account still exists and is enabled; verified tokens are cached until
-  they expire, so a call pays a dictionary lookup.
+  (signature, algorithm, times, lifetime, audience, issuer, key id), that
+  its account still exists and is enabled, and grants only the roles the
+  account has now; verified tokens are cached until they expire, so a call
+  pays a dictionary lookup.
 - **Accounts** live in the node's database and, for speed, in memory: the
   gatekeeper is the only writer. Accounts listed in the configuration are
   created or brought in step at start-up.
@@ -13,8 +14,13 @@
   request); a replaced key keeps verifying until the tokens it signed have
   expired, then it is deleted.
 
-Password checks run scrypt on a worker thread; failed passwords are
-throttled per account name, whether or not the account exists.
+Sign-ins are throttled (``spfed.auth.ratelimit``, ``spfed.auth.buckets``):
+``IssueToken`` per source address (a token bucket, whatever the credential),
+and password attempts per (account name, source) and per account name,
+whether or not the account exists, each reserved before scrypt runs on a
+worker thread. A refusal is RESOURCE_EXHAUSTED with ``retry_after_s`` (gRPC
+``RetryInfo``), never UNAUTHENTICATED: the caller should wait, not doubt its
+credential, and the password was not looked at.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import re
 import time
 from collections.abc import Callable
@@ -32,8 +39,10 @@ from pathlib import Path
 from spfed.auth import (
     ASSERTION_TYPE,
     AttemptLimiter,
+    Refusal,
     ScryptParams,
     SigningKeys,
+    TokenBuckets,
     TokenIssuer,
     TokenVerifier,
     assertion_subject,
@@ -49,6 +58,7 @@ from spfed.errors import (
     FieldViolation,
     InvalidArgument,
     NotFound,
+    QuotaViolation,
     ResourceExhausted,
     Unauthenticated,
 )
@@ -76,6 +86,30 @@ _BEARER = "bearer "
 
 def _rejected(message: str, reason: str) -> Unauthenticated:
     return Unauthenticated(message, metadata={"reason": reason})
+
+
+def _throttled(message: str, retry_after_s: float, scope: str) -> ResourceExhausted:
+    """A sign-in refused for now; ``scope`` names the limit (``source``, ``account_source``,
+    ``account``)."""
+    seconds = max(1, math.ceil(retry_after_s))
+    return ResourceExhausted(
+        f"{message}; try again in {seconds} s",
+        quota_violations=[QuotaViolation(f"sign-in:{scope}", f"retry after {seconds} s")],
+        metadata={"reason": "rate_limited", "scope": scope, "retry_after_s": str(seconds)},
+        retry_after_s=float(seconds),
+    )
+
+
+def _limiter(config: AuthConfig) -> AttemptLimiter:
+    return AttemptLimiter(
+        max_failures=config.password_max_failures,
+        window_s=config.password_window_s,
+        lockout_s=config.password_lockout_s,
+        max_lockout_s=config.password_max_lockout_s,
+        account_max_failures=config.password_account_max_failures,
+        stranger_attempts=config.password_stranger_attempts,
+        trust_s=config.password_trust_s,
+    )
 
 
 def _seed_account(seed: AccountSeed) -> Account:
@@ -122,9 +156,12 @@ class Gatekeeper:
         self._keys = keys
         self._clock = clock
         self._issuer = TokenIssuer(node_id, keys, config.token_ttl_s, clock=clock)
-        self._verifier = TokenVerifier(node_id, keys, leeway_s=config.leeway_s, clock=clock)
-        self._limiter = AttemptLimiter(
-            max_failures=config.password_max_failures, lockout_s=config.password_lockout_s
+        self._verifier = TokenVerifier(
+            node_id, keys, leeway_s=config.leeway_s, max_ttl_s=config.token_ttl_s, clock=clock
+        )
+        self._limiter = _limiter(config)
+        self._sources = TokenBuckets(
+            rate_per_s=config.sign_in_rate_per_s, burst=config.sign_in_burst
         )
         self._scrypt = ScryptParams(log_n=config.scrypt_log_n)
         self._accounts: dict[str, Account] = {}
@@ -186,10 +223,15 @@ class Gatekeeper:
     def authenticate(self, authorization: str | None) -> Principal:
         """The principal of a call's ``authorization`` metadata.
 
+        The principal has the token's roles that the account still has: a token naming
+        another role (forged with a stolen key, or older than a change of role) grants
+        nothing, and is refused so that its holder signs in again.
+
         Raises:
             Unauthenticated: no or a malformed bearer token, a token this node
-                did not issue or that is no longer valid, or an account that
-                is gone or disabled (``metadata["reason"]`` says which).
+                did not issue or that is no longer valid, an account that is
+                gone or disabled, or none of the token's roles is the account's
+                (``metadata["reason"]`` says which).
         """
         if not authorization:
             raise _rejected("no access token: send 'authorization: Bearer <token>'", "no_token")
@@ -202,26 +244,40 @@ class Gatekeeper:
         if account.disabled:
             raise _rejected(f"account '{claims.subject}' is disabled", "account_disabled")
         try:
-            roles = frozenset(Role(r) for r in claims.roles)
+            claimed = frozenset(Role(r) for r in claims.roles)
         except ValueError:
             raise _rejected("the token names an unknown role", "malformed") from None
+        roles = claimed & {account.role}
+        if not roles:
+            raise _rejected(
+                f"the token's roles are not those of account '{claims.subject}'", "role_mismatch"
+            )
         return Principal(claims.subject, roles)
 
     # --- sign-in ------------------------------------------------------------------------
 
     async def issue_token(
-        self, credential: PasswordCredential | AssertionCredential
+        self, credential: PasswordCredential | AssertionCredential, *, source: str = ""
     ) -> IssuedToken:
         """Check a credential and issue an access token for its account.
+
+        ``source`` is the caller's address as a throttling key (``spfed.auth.peer_source``);
+        callers that give none share the key ``""``.
 
         Raises:
             InvalidArgument: the credential is incomplete.
             Unauthenticated: wrong account or password, a bad, replayed or
                 expired assertion, or a disabled account.
-            ResourceExhausted: too many failed passwords for this account lately.
+            ResourceExhausted: too many sign-ins from ``source`` lately, or too
+                many failed passwords for this account from ``source`` (or, while
+                the account is under attack, from sources it does not trust);
+                ``retry_after_s`` says when to try again.
         """
+        wait = self._sources.take(source)
+        if wait > 0:
+            raise _throttled("too many sign-ins from this address", wait, "source")
         if isinstance(credential, PasswordCredential):
-            account = await self._check_password(credential)
+            account = await self._check_password(credential, source)
         else:
             account = await self._check_assertion(credential)
         token, claims = self._issuer.issue(account.name, [account.role.value])
@@ -233,7 +289,7 @@ class Gatekeeper:
             datetime.fromtimestamp(claims.expires_at, UTC),
         )
 
-    async def _check_password(self, credential: PasswordCredential) -> Account:
+    async def _check_password(self, credential: PasswordCredential, source: str) -> Account:
         name = credential.account
         if not name or not credential.password:
             raise InvalidArgument(
@@ -244,25 +300,30 @@ class Gatekeeper:
                     if not getattr(credential, f)
                 ],
             )
-        wait = self._limiter.retry_after(name)
-        if wait > 0:
-            raise ResourceExhausted(
-                f"too many failed sign-ins for '{name}'; try again in {wait:.0f} s",
-                metadata={"reason": "rate_limited", "retry_after_s": f"{wait:.0f}"},
+        attempt = self._limiter.reserve(name, source)
+        if isinstance(attempt, Refusal):
+            where = "from this address" if attempt.scope == "account_source" else "lately"
+            raise _throttled(
+                f"too many failed sign-ins for '{name}' {where}",
+                attempt.retry_after_s,
+                attempt.scope,
             )
-        account = self._accounts.get(name)
-        if account is None or account.kind is not AccountKind.USER:
-            ok = await asyncio.to_thread(verify_unknown, credential.password, self._scrypt)
-        else:
-            ok = await asyncio.to_thread(
-                verify_password, credential.password, account.password_hash
-            )
-        if not ok or account is None:
-            self._limiter.failed(name)
-            raise _rejected("wrong account or password", "bad_credentials")
-        if account.disabled:
-            raise _rejected(f"account '{name}' is disabled", "account_disabled")
-        self._limiter.succeeded(name)
+        # Leaving the block unsettled (cancelled while scrypt runs) counts as a failure.
+        with attempt:
+            account = self._accounts.get(name)
+            if account is None or account.kind is not AccountKind.USER:
+                ok = await asyncio.to_thread(verify_unknown, credential.password, self._scrypt)
+            else:
+                ok = await asyncio.to_thread(
+                    verify_password, credential.password, account.password_hash
+                )
+            if not ok or account is None:
+                attempt.failed()
+                raise _rejected("wrong account or password", "bad_credentials")
+            if account.disabled:
+                attempt.released()
+                raise _rejected(f"account '{name}' is disabled", "account_disabled")
+            attempt.succeeded()
         return account
 
     async def _check_assertion(self, credential: AssertionCredential) -> Account:

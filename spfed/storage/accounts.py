@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Row, bindparam, delete, insert, select, update
 
-from spfed.errors import AlreadyExists, NotFound
+from spfed.errors import AlreadyExists, InvalidArgument, NotFound
 from spfed.model import Account, AccountKind, Role
 from spfed.storage._upsert import upsert
 from spfed.storage.database import Database
@@ -20,6 +20,8 @@ _ONE = select(accounts).where(accounts.c.name == bindparam("n"))
 _PUT = upsert(accounts)
 _USE = insert(used_assertions)
 _EXPIRED = delete(used_assertions).where(used_assertions.c.expires_at < bindparam("now"))
+_MAX_JTI: int = getattr(used_assertions.c.jti.type, "length", None) or 128
+"""Width of the column: SQLite would store a longer id whole, PostgreSQL refuse it."""
 
 
 def _aware(moment: datetime) -> datetime:
@@ -103,7 +105,13 @@ class AccountStore:
 
         Records whose assertion has expired are dropped on the way: an expired
         assertion is refused anyway, so its ``jti`` need not be remembered.
+
+        Raises:
+            InvalidArgument: ``jti`` is empty or longer than the column holds (the
+                verification of assertions refuses such ids before they get here).
         """
+        if not jti or len(jti) > _MAX_JTI:
+            raise InvalidArgument(f"an assertion id has 1 to {_MAX_JTI} characters")
 
         def run(conn: Connection) -> bool:
             conn.execute(_EXPIRED, {"now": datetime.now(UTC)})

@@ -9,6 +9,7 @@ one line to the audit log.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 import uuid
@@ -34,7 +35,7 @@ from spfed.auth import (
     public_key_pem,
 )
 from spfed.model import AccountKind, Role
-from tests.forge import b64url, compact, hs256, signed
+from tests.forge import b64url, compact, hs256, signed, signed_text
 from tests.integration._federation import DESCRIPTORS, Federation, Operator, edge_cdn
 
 pytestmark = pytest.mark.timeout(60)
@@ -167,6 +168,15 @@ async def forged(fed: Federation, case: str) -> str:
         "not yet valid": lambda: issued_at(+3600),
         "wrong audience": lambda: signed(header, claims(aud="edge"), key),
         "wrong issuer": lambda: signed(header, claims(iss="edge"), key),
+        "a role the account does not have": lambda: signed(header, claims(sub="alice"), key),
+        "an account that does not exist": lambda: signed(header, claims(sub="mallory"), key),
+        "ten years of life": lambda: signed(
+            header, claims(exp=int(time.time()) + 10 * 365 * 86400), key
+        ),
+        "a claim named twice": lambda: signed_text(
+            json.dumps(header), json.dumps(claims(sub="alice"))[:-1] + ', "sub": "admin"}', key
+        ),
+        "a jti of 200 characters": lambda: signed(header, claims(jti="j" * 200), key),
     }
     if case == "tampered payload":
         return await tampered()
@@ -187,6 +197,11 @@ ATTACKS = [
     "wrong audience",
     "wrong issuer",
     "another node's token",
+    "a role the account does not have",
+    "an account that does not exist",
+    "ten years of life",
+    "a claim named twice",
+    "a jti of 200 characters",
 ]
 
 
@@ -245,7 +260,8 @@ async def test_wrong_passwords_are_refused_then_rate_limited_per_account(fed: Fe
         assert await sign_in("nobody", "guess") is grpc.StatusCode.UNAUTHENTICATED
         for _ in range(4):  # 5 failures in all (the default limit)
             assert await sign_in("alice", "guess") is grpc.StatusCode.UNAUTHENTICATED
-        # Locked now: even the right password waits; another account does not.
+        # Locked now from this address: even the right password waits; another account does
+        # not (tests/integration/test_sign_in_limits.py: nor the owner, from elsewhere).
         assert await sign_in("alice", password) is grpc.StatusCode.RESOURCE_EXHAUSTED
         assert await sign_in("alice", "guess") is grpc.StatusCode.RESOURCE_EXHAUSTED
         bob = fed.security.password("retail", "bob")

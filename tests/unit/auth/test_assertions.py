@@ -19,7 +19,7 @@ from spfed.auth import (
     verify_assertion,
 )
 from spfed.errors import InvalidArgument
-from tests.forge import FakeClock, compact, segment, signed, unb64url
+from tests.forge import FakeClock, compact, segment, signed, signed_text, unb64url
 
 ACCOUNT = "billing-bot"
 NODE = "edge-be"
@@ -157,13 +157,25 @@ def test_wrong_audience(account_key: Ed25519PrivateKey, clock: FakeClock) -> Non
     assert refused(assertion, account_key, clock) == "wrong_audience"
 
 
-def test_a_list_audience_containing_the_node_is_accepted(
+def test_a_list_of_just_the_node_is_accepted(
     account_key: Ed25519PrivateKey, clock: FakeClock
 ) -> None:
-    assertion = account_signed(account_key, claims_of(clock, aud=["other", NODE]))
+    assertion = account_signed(account_key, claims_of(clock, aud=[NODE]))
     assert verify_assertion(assertion, NODE, account_key.public_key(), clock=clock)
     other = account_signed(account_key, claims_of(clock, aud=["other"]))
     assert refused(other, account_key, clock) == "wrong_audience"
+
+
+@pytest.mark.parametrize(
+    "audience",
+    [["other", NODE], [NODE, "other"], [NODE, NODE], [[NODE]], {"node": NODE}, 7],
+)
+def test_an_assertion_for_several_audiences_or_no_plain_one_is_refused(
+    account_key: Ed25519PrivateKey, clock: FakeClock, audience: Any
+) -> None:
+    """Each node keeps its own used ``jti``: one assertion for two nodes would sign in at both."""
+    assertion = account_signed(account_key, claims_of(clock, aud=audience))
+    assert refused(assertion, account_key, clock) == "wrong_audience"
 
 
 def test_tampered_claims_have_a_bad_signature(
@@ -254,6 +266,11 @@ def test_issuer_must_be_the_subject(account_key: Ed25519PrivateKey, clock: FakeC
         {"jti": None},
         {"jti": ""},
         {"jti": 7},
+        {"jti": "j" * 129},
+        {"jti": "j" * 200},
+        {"jti": "has space"},
+        {"jti": "caf\u00e9"},
+        {"jti": "line\nbreak"},
         {"sub": "", "iss": ""},
         {"exp": "later"},
         {"nbf": "never"},
@@ -264,3 +281,24 @@ def test_missing_claims_are_refused(
 ) -> None:
     assertion = account_signed(account_key, claims_of(clock, **change))
     assert refused(assertion, account_key, clock) == "missing_claim"
+
+
+def test_a_jti_of_128_visible_characters_is_accepted(
+    account_key: Ed25519PrivateKey, clock: FakeClock
+) -> None:
+    jti = ("abcXYZ019-_.~:/+=!" * 8)[:128]
+    assertion = account_signed(account_key, claims_of(clock, jti=jti))
+    assert verify_assertion(assertion, NODE, account_key.public_key(), clock=clock).token_id == jti
+
+
+def test_a_claim_named_twice_is_refused_before_the_signature(
+    account_key: Ed25519PrivateKey, clock: FakeClock
+) -> None:
+    """Readers disagree on which of two ``sub`` counts: the token is refused outright."""
+    payload = json.dumps(claims_of(clock))[:-1] + ', "sub": "admin"}'
+    header = json.dumps({"alg": "EdDSA", "typ": "JWT", "kid": key_id(account_key.public_key())})
+    assertion = signed_text(header, payload, account_key)
+    assert refused(assertion, account_key, clock) == "malformed"
+    with pytest.raises(TokenRejected) as info:
+        assertion_subject(assertion)
+    assert info.value.rejection == "malformed"

@@ -23,7 +23,16 @@ from spfed.auth import (
     public_key_pem,
 )
 from spfed.errors import InvalidArgument, Unauthenticated
-from tests.forge import FakeClock, b64url, compact, hs256, segment, signed, unb64url
+from tests.forge import (
+    FakeClock,
+    b64url,
+    compact,
+    hs256,
+    segment,
+    signed,
+    signed_text,
+    unb64url,
+)
 
 NODE = "edge-be"
 TTL = 300.0
@@ -161,6 +170,9 @@ def test_verifier_refuses_bad_settings(keys: SigningKeys) -> None:
         TokenVerifier(NODE, keys, cache_size=-1)
     with pytest.raises(InvalidArgument):
         TokenVerifier("", keys)
+    for ttl in (0.0, -1.0, 901.0, float("inf")):
+        with pytest.raises(InvalidArgument):
+            TokenVerifier(NODE, keys, max_ttl_s=ttl)
 
 
 def test_rejection_is_unauthenticated_with_a_reason_code(verifier: TokenVerifier) -> None:
@@ -406,6 +418,113 @@ def test_a_claim_of_the_wrong_type_is_refused(
     keys: SigningKeys, clock: FakeClock, verifier: TokenVerifier, change: dict[str, Any]
 ) -> None:
     assert refused(verifier, node_signed(keys, claims_of(clock, **change))) == "missing_claim"
+
+
+@pytest.mark.parametrize("jti", ["j" * 129, "j" * 200, "two words", "caf\u00e9", "tab\t"])
+def test_a_jti_too_long_or_of_odd_characters_is_refused(
+    keys: SigningKeys, clock: FakeClock, verifier: TokenVerifier, jti: str
+) -> None:
+    assert refused(verifier, node_signed(keys, claims_of(clock, jti=jti))) == "missing_claim"
+
+
+def test_a_jti_of_128_visible_characters_is_accepted(
+    keys: SigningKeys, clock: FakeClock, verifier: TokenVerifier
+) -> None:
+    jti = ("0123456789abcdef-_.~+/=" * 6)[:128]
+    assert verifier.verify(node_signed(keys, claims_of(clock, jti=jti))).token_id == jti
+
+
+# --- lifetime -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("iat_offset", "exp_offset"),
+    [
+        (0, 10 * 365 * 86400),  # ten years ahead
+        (0, 306),  # one second beyond lifetime and leeway
+        (-3000, 300),  # issued long ago, still "valid" for 5 minutes
+    ],
+)
+def test_a_token_living_longer_than_the_node_issues_is_refused(
+    keys: SigningKeys, clock: FakeClock, iat_offset: int, exp_offset: int
+) -> None:
+    verifier = TokenVerifier(NODE, keys, leeway_s=5.0, max_ttl_s=TTL, clock=clock)
+    now = int(clock.now)
+    token = node_signed(
+        keys, claims_of(clock, iat=now + iat_offset, nbf=now + iat_offset, exp=now + exp_offset)
+    )
+    assert refused(verifier, token) == "too_long_lived"
+
+
+def test_the_default_cap_is_the_longest_lifetime(
+    keys: SigningKeys, clock: FakeClock, verifier: TokenVerifier
+) -> None:
+    now = int(clock.now)
+    assert verifier.verify(node_signed(keys, claims_of(clock, exp=now + 905)))
+    assert refused(verifier, node_signed(keys, claims_of(clock, exp=now + 906))) == (
+        "too_long_lived"
+    )
+
+
+def test_a_token_of_exactly_the_lifetime_and_leeway_is_accepted(
+    keys: SigningKeys, clock: FakeClock
+) -> None:
+    verifier = TokenVerifier(NODE, keys, leeway_s=5.0, max_ttl_s=TTL, clock=clock)
+    now = int(clock.now)
+    assert verifier.verify(node_signed(keys, claims_of(clock, exp=now + 305)))
+
+
+def test_the_issuers_rounded_lifetime_verifies(keys: SigningKeys, clock: FakeClock) -> None:
+    """The issuer rounds 10.5 s up to 11 s; with no leeway the verifier must agree."""
+    token, claims = TokenIssuer(NODE, keys, 10.5, clock=clock).issue("alice", [])
+    assert claims.expires_at - claims.issued_at == 11
+    assert TokenVerifier(NODE, keys, leeway_s=0.0, max_ttl_s=10.5, clock=clock).verify(token)
+
+
+# --- members named twice ------------------------------------------------------------------
+
+
+def _twice(document: dict[str, Any], name: str, value: Any) -> str:
+    """``document`` as JSON text with ``name`` appended again, as ``value``."""
+    return json.dumps(document)[:-1] + f", {json.dumps(name)}: {json.dumps(value)}}}"
+
+
+@pytest.mark.parametrize(
+    ("where", "name", "value"),
+    [
+        ("payload", "sub", "admin"),
+        ("payload", "roles", ["operator"]),
+        ("payload", "exp", 4_000_000_000),
+        ("payload", "sub", "alice"),  # even the same value twice
+        ("header", "alg", "EdDSA"),
+        ("header", "kid", "x"),
+    ],
+)
+def test_a_member_named_twice_is_malformed(
+    keys: SigningKeys,
+    clock: FakeClock,
+    verifier: TokenVerifier,
+    where: str,
+    name: str,
+    value: Any,
+) -> None:
+    kid, private = keys.signing_key()
+    header: dict[str, Any] = {"alg": "EdDSA", "typ": "JWT", "kid": kid}
+    payload = claims_of(clock)
+    header_text = _twice(header, name, value) if where == "header" else json.dumps(header)
+    payload_text = _twice(payload, name, value) if where == "payload" else json.dumps(payload)
+    token = signed_text(header_text, payload_text, private)
+    assert json.loads(unb64url(token.split(".")[1]))  # pyjwt alone would read it
+    assert refused(verifier, token) == "malformed"
+
+
+def test_a_member_named_twice_in_a_nested_object_is_malformed(
+    keys: SigningKeys, clock: FakeClock, verifier: TokenVerifier
+) -> None:
+    kid, private = keys.signing_key()
+    payload = json.dumps(claims_of(clock))[:-1] + ', "ext": {"a": 1, "a": 2}}'
+    token = signed_text(json.dumps({"alg": "EdDSA", "kid": kid}), payload, private)
+    assert refused(verifier, token) == "malformed"
 
 
 def test_a_payload_that_is_no_object_is_malformed(

@@ -38,6 +38,8 @@ from spfed.model import (
 from spfed.storage import AccountStore, Database
 
 PASSWORD = "correct horse battery"
+OWNER = "192.0.2.1"
+GUESSER = "203.0.113.9"
 
 
 @pytest.fixture
@@ -173,16 +175,25 @@ async def test_accounts_are_created_validated_disabled_and_rekeyed(
     assert {a.name: a.disabled for a in again.accounts()} == {"acme": True, "admin": False}
 
 
-async def test_failed_passwords_lock_the_account_name_for_a_while(
+async def test_failed_passwords_lock_the_account_name_for_a_while_from_that_source(
     tmp_path: Path, db: Database
 ) -> None:
     gatekeeper = await opened(tmp_path, db, admin_seed(), password_max_failures=2)
     for name in ("admin", "admin", "ghost", "ghost"):
         with pytest.raises(Unauthenticated):
-            await gatekeeper.issue_token(PasswordCredential(name, "wrong"))
+            await gatekeeper.issue_token(PasswordCredential(name, "wrong"), source=GUESSER)
     for name, password in (("admin", PASSWORD), ("ghost", "wrong")):
-        with pytest.raises(ResourceExhausted, match="too many failed sign-ins"):
-            await gatekeeper.issue_token(PasswordCredential(name, password))
+        with pytest.raises(ResourceExhausted, match="too many failed sign-ins") as locked:
+            await gatekeeper.issue_token(PasswordCredential(name, password), source=GUESSER)
+        assert locked.value.retry_after_s == 60.0
+        assert locked.value.metadata == {
+            "reason": "rate_limited",
+            "scope": "account_source",
+            "retry_after_s": "60",
+        }
+    # The owner, elsewhere, is not locked out by the guesser.
+    issued = await gatekeeper.issue_token(PasswordCredential("admin", PASSWORD), source=OWNER)
+    assert issued.account == "admin"
 
 
 async def test_a_revoking_rotation_ends_every_earlier_token(tmp_path: Path, db: Database) -> None:
