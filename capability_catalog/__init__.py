@@ -6,7 +6,13 @@ lower SPs' offers as its own without naming them, and uses a lower SP's
 offers only while a version it verified is valid.
 """
 
-from capability_catalog.builder import Offering, OfferKey, PopCapacity, build_catalogue
+from capability_catalog.builder import (
+    Offering,
+    OfferKey,
+    PopCapacity,
+    build_catalogue,
+    offer_keys,
+)
 from capability_catalog.publisher import CataloguePublisher, OwnCatalogueStore
 from capability_catalog.signing import REASONS, CatalogueRejected, CatalogueSigner, check_signed
 from capability_catalog.subscriber import (
@@ -34,4 +40,5 @@ __all__ = [
     "Withdrawals",
     "build_catalogue",
     "check_signed",
+    "offer_keys",
 ]

@@ -47,7 +47,7 @@ from spfed.model import (
     WimService,
 )
 
-__all__ = ["OfferKey", "Offering", "PopCapacity", "build_catalogue"]
+__all__ = ["OfferKey", "Offering", "PopCapacity", "build_catalogue", "offer_keys"]
 
 OfferKey = tuple[OfferKind, DescriptorRef]
 """What identifies an offer."""
@@ -168,6 +168,29 @@ def _best_sla(entries: Iterable[RegionSla]) -> tuple[RegionSla, ...]:
         ):
             best[key] = entry
     return tuple(best[k] for k in sorted(best))
+
+
+def offer_keys(
+    vnfds: Iterable[VnfDescriptor],
+    nsds: Iterable[NetworkServiceDescriptor],
+    *,
+    has_pops: bool,
+    lower: Iterable[Catalogue],
+) -> frozenset[OfferKey]:
+    """Every offer the node has, whether withdrawn or not: what an operator may withdraw.
+
+    Its own functions (when it has a PoP to run them on), its own services (even
+    one whose members are not deliverable now: the descriptor is the node's),
+    and what its lower SPs' current catalogues offer.
+    """
+    own = [(OfferKind.NETWORK_FUNCTION, v.ref) for v in vnfds] if has_pops else []
+    return frozenset(
+        [
+            *own,
+            *((OfferKind.NETWORK_SERVICE, n.ref) for n in nsds),
+            *((o.kind, o.descriptor) for c in lower for o in c.offers),
+        ]
+    )
 
 
 def build_catalogue(

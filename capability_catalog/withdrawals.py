@@ -4,14 +4,20 @@ Withdrawing publishes a new version right away (no debounce) and returns it;
 the node's placement consults the same set, so a withdrawn function or
 service attracts no new request even before subscribers have the version.
 Running services are not touched. The set survives restarts.
+
+Only an offer the node has (its own descriptors, or what a lower SP offers now)
+can be withdrawn: anything else is NOT_FOUND and nothing is stored, so a caller
+cannot fill the table with names of offers that do not exist.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from typing import Protocol
 
 from capability_catalog.builder import OfferKey
 from capability_catalog.publisher import CataloguePublisher
+from spfed.errors import NotFound
 from spfed.model import Catalogue, DescriptorRef, OfferKind
 
 __all__ = ["WithdrawalStore", "Withdrawals"]
@@ -36,8 +42,11 @@ class WithdrawalStore(Protocol):
 class Withdrawals:
     """The withdrawn offers of one node."""
 
-    def __init__(self, store: WithdrawalStore) -> None:
+    def __init__(self, store: WithdrawalStore, offered: Callable[[], Collection[OfferKey]]) -> None:
+        """``offered()`` is every offer the node has, withdrawn or not, at the time of the call
+        (see ``capability_catalog.offer_keys``)."""
         self._store = store
+        self._offered = offered
         self._withdrawn: frozenset[OfferKey] = frozenset()
         self._publisher: CataloguePublisher | None = None
 
@@ -54,7 +63,16 @@ class Withdrawals:
         return self._withdrawn
 
     async def withdraw(self, kind: OfferKind, ref: DescriptorRef) -> Catalogue:
-        """Withdraw an offer; returns the catalogue version without it."""
+        """Withdraw an offer; returns the catalogue version without it.
+
+        Withdrawing a withdrawn offer again changes nothing and succeeds.
+
+        Raises:
+            NotFound: the node has no such offer (nothing is stored).
+        """
+        key = (kind, ref)
+        if key not in self._withdrawn and key not in self._offered():
+            raise NotFound(f"this node has no {kind.value.replace('_', ' ')} offer {ref}")
         await self._store.withdraw(kind, ref)
         self._withdrawn = self._withdrawn | {(kind, ref)}
         return await self._republish()

@@ -35,6 +35,8 @@ from spfed.wire.catalogue import OFFER_KINDS
 __all__ = ["PlatformServicer"]
 
 Context = grpc.aio.ServicerContext[object, object]
+_MAX_SEQUENCE = 2**63 - 1
+"""Event sequences are signed 64-bit integers where they are stored."""
 
 
 def _offer_key(kind: int, descriptor: DescriptorRefPb) -> tuple[OfferKind, DescriptorRef]:
@@ -140,6 +142,12 @@ class PlatformServicer(api_grpc.PlatformServiceServicer):
     async def WatchService(
         self, request: api.WatchServiceRequest, context: Context
     ) -> AsyncIterator[api.WatchServiceResponse]:
+        if request.after_sequence > _MAX_SEQUENCE:
+            # uint64 on the wire: beyond the stored range the database cannot even compare.
+            raise InvalidArgument(
+                "after_sequence is beyond any event sequence",
+                field_violations=[FieldViolation("after_sequence", f"at most {_MAX_SEQUENCE}")],
+            )
         async for event in self._lifecycle.watch(
             self._principal(),
             request.service_id,

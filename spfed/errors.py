@@ -13,7 +13,7 @@ same leaf again, so a typed error crosses any number of operators intact.
     ├── NotFound                   NOT_FOUND
     ├── AlreadyExists              ALREADY_EXISTS
     ├── FailedPrecondition         FAILED_PRECONDITION
-    ├── ResourceExhausted          RESOURCE_EXHAUSTED   quota violations
+    ├── ResourceExhausted          RESOURCE_EXHAUSTED   quota violations, retry delay
     ├── Aborted                    ABORTED              temporary
     ├── Unavailable                UNAVAILABLE          temporary
     ├── DeadlineExceeded           DEADLINE_EXCEEDED    temporary
@@ -91,6 +91,7 @@ class SpfedError(Exception):
         quota_violations: Iterable[QuotaViolation] = (),
         origin: Iterable[str] = (),
         metadata: Mapping[str, str] | None = None,
+        retry_after_s: float | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -98,6 +99,9 @@ class SpfedError(Exception):
         self.quota_violations: tuple[QuotaViolation, ...] = tuple(quota_violations)
         self.origin: tuple[str, ...] = tuple(origin)
         self.metadata: dict[str, str] = dict(metadata or {})
+        self.retry_after_s = retry_after_s
+        """When the same call may succeed if retried: after this many seconds
+        (``google.rpc.RetryInfo``); None when the error says nothing about it."""
 
     @property
     def reason(self) -> str:
@@ -112,6 +116,7 @@ class SpfedError(Exception):
             quota_violations=self.quota_violations,
             origin=(*operators, *self.origin),
             metadata=self.metadata,
+            retry_after_s=self.retry_after_s,
         )
 
     def describe(self) -> str:
@@ -151,7 +156,11 @@ class FailedPrecondition(SpfedError):
 
 
 class ResourceExhausted(SpfedError):
-    """A PoP, pool or quota is full; see the quota violations."""
+    """A PoP, pool or quota is full; see the quota violations.
+
+    When the shortage is momentary (too many calls at once), ``retry_after_s``
+    says when to try again.
+    """
 
     code = grpc.StatusCode.RESOURCE_EXHAUSTED
 

@@ -2,7 +2,14 @@
 
 The chain, outermost first: access log and request id, the mapping of domain
 errors to statuses, then authentication and rights (so its refusals are
-mapped like any other error, and no servicer sees a refused call).
+mapped like any other error, and no servicer sees a refused call), then the
+refusal of undecodable request bodies (INVALID_ARGUMENT, after authentication).
+
+A request larger than ``limits.max_request_bytes`` is refused by grpc itself
+(``grpc.max_receive_message_length``) with RESOURCE_EXHAUSTED, before any of
+it is decoded: gRPC's documented status for a message over the configured
+limit (doc/statuscodes.md, "Sent or received message was larger than
+configured limit").
 """
 
 from __future__ import annotations
@@ -14,7 +21,12 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from lower_sp.gatekeeper import GatekeeperServicer
-from lower_sp.interceptors import AccessLogInterceptor, AuthInterceptor, ErrorInterceptor
+from lower_sp.interceptors import (
+    AccessLogInterceptor,
+    AuthInterceptor,
+    DecodeInterceptor,
+    ErrorInterceptor,
+)
 from lower_sp.rights import RIGHTS
 from lower_sp.servicer import PlatformServicer
 from spfed.api.v1 import (
@@ -23,7 +35,7 @@ from spfed.api.v1 import (
     platform_service_pb2,
     platform_service_pb2_grpc,
 )
-from spfed.model import Principal
+from spfed.model import DescriptorLimits, Principal
 from spfed.tls import ServerTls
 
 __all__ = ["GATEKEEPER_SERVICE", "PLATFORM_SERVICE", "ApiServer"]
@@ -34,7 +46,6 @@ GATEKEEPER_SERVICE = gatekeeper_pb2.DESCRIPTOR.services_by_name["GatekeeperServi
 """``spfed.v1.GatekeeperService``."""
 
 _OPTIONS = (
-    ("grpc.max_receive_message_length", 32 * 1024 * 1024),
     ("grpc.keepalive_time_ms", 30_000),
     ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
     ("grpc.so_reuseport", 0),
@@ -50,14 +61,19 @@ class ApiServer:
         gatekeeper: GatekeeperServicer,
         node_id: str,
         authenticate: Callable[[str | None], Principal],
+        limits: DescriptorLimits | None = None,
     ) -> None:
+        """``limits`` bound each request's size and each error's violations (defaults when
+        None)."""
+        limits = limits or DescriptorLimits()
         self.server = grpc.aio.server(
             interceptors=(
                 AccessLogInterceptor(),
-                ErrorInterceptor(node_id),
+                ErrorInterceptor(node_id, max_violations=limits.max_violations),
                 AuthInterceptor(authenticate, RIGHTS),
+                DecodeInterceptor(),
             ),
-            options=_OPTIONS,
+            options=(*_OPTIONS, ("grpc.max_receive_message_length", limits.max_request_bytes)),
         )
         platform_service_pb2_grpc.add_PlatformServiceServicer_to_server(servicer, self.server)
         gatekeeper_pb2_grpc.add_GatekeeperServiceServicer_to_server(gatekeeper, self.server)

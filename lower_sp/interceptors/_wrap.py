@@ -18,14 +18,18 @@ def rewrap(
     handler: grpc.RpcMethodHandler[Req, Resp],
     unary: Callable[[Unary], Unary],
     stream: Callable[[Stream], Stream],
+    request_deserializer: Callable[[bytes], Any] | None = None,
 ) -> grpc.RpcMethodHandler[Req, Resp]:
-    """The same handler with its unary-unary or unary-stream behaviour wrapped."""
+    """The same handler with its unary-unary or unary-stream behaviour wrapped, and its
+    request deserializer replaced when one is given (handlers with request streams are
+    returned as they are)."""
+    deserializer = request_deserializer or handler.request_deserializer
     if handler.unary_unary is not None:
         return cast(
             "grpc.RpcMethodHandler[Req, Resp]",
             grpc.unary_unary_rpc_method_handler(
                 cast(Any, unary(cast(Unary, handler.unary_unary))),
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=deserializer,
                 response_serializer=handler.response_serializer,
             ),
         )
@@ -34,7 +38,7 @@ def rewrap(
             "grpc.RpcMethodHandler[Req, Resp]",
             grpc.unary_stream_rpc_method_handler(
                 cast(Any, stream(cast(Stream, handler.unary_stream))),
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=deserializer,
                 response_serializer=handler.response_serializer,
             ),
         )

@@ -4,6 +4,11 @@ Servicers raise ``spfed.errors`` leaves; this interceptor turns each into its
 status code with ``google.rpc`` details (field violations, quota violations,
 and the origin path starting at this node). Anything else is a bug: it is
 logged with its traceback and reported as INTERNAL without internals.
+
+Every status is bounded here, for every error including those relayed from
+lower SPs: ``max_violations`` violations of each kind, then a line counting
+the rest, and at most 8 KiB of trailing metadata (``spfed.wire.status``), so a
+client's metadata limit never swallows an error.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import grpc
 
 from lower_sp.interceptors._wrap import Context, Stream, Unary, rewrap
 from spfed.errors import Internal, SpfedError
+from spfed.model import DescriptorLimits
 from spfed.wire import grpc_status_for, status_from_error
 
 __all__ = ["ErrorInterceptor"]
@@ -28,8 +34,12 @@ Resp = TypeVar("Resp")
 class ErrorInterceptor(grpc.aio.ServerInterceptor):
     """Maps ``SpfedError`` to status codes and details, for every RPC of the server."""
 
-    def __init__(self, node_id: str) -> None:
+    def __init__(
+        self, node_id: str, *, max_violations: int = DescriptorLimits().max_violations
+    ) -> None:
+        """``max_violations``: field (and quota) violations carried by one status."""
         self._node_id = node_id
+        self._max_violations = max_violations
 
     async def _abort(self, context: Context, exc: Exception, method: str) -> None:
         if isinstance(exc, SpfedError):
@@ -37,7 +47,8 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
         else:
             log.exception("event=rpc_crashed method=%s", method)
             error = Internal(f"the node failed unexpectedly handling {method}; see its log")
-        await context.abort_with_status(grpc_status_for(status_from_error(error, self._node_id)))
+        status = status_from_error(error, self._node_id, max_violations=self._max_violations)
+        await context.abort_with_status(grpc_status_for(status))
 
     async def intercept_service(
         self,

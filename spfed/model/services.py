@@ -132,6 +132,8 @@ class ErrorStatus:
     """Exhausted resources."""
     origin: tuple[str, ...] = ()
     """Operators from the holder down to where it was raised."""
+    retry_after_s: float | None = None
+    """When a retry may succeed (``google.rpc.RetryInfo``); None: not said."""
 
     @classmethod
     def from_error(cls, error: SpfedError) -> ErrorStatus:
@@ -142,6 +144,7 @@ class ErrorStatus:
             field_violations=error.field_violations,
             quota_violations=error.quota_violations,
             origin=error.origin,
+            retry_after_s=error.retry_after_s,
         )
 
     def to_error(self) -> SpfedError:
@@ -153,6 +156,7 @@ class ErrorStatus:
             field_violations=self.field_violations,
             quota_violations=self.quota_violations,
             origin=self.origin,
+            retry_after_s=self.retry_after_s,
         )
 
     def describe(self) -> str:

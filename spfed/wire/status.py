@@ -3,9 +3,15 @@
 An error leaves a node as a status code, a message and three details:
 ``BadRequest`` (field violations), ``QuotaFailure`` (quota violations) and
 ``ErrorInfo`` whose ``origin`` metadata lists the operators from the sending
-node down to the one that raised it ("retail/wholesale-eu/edge-be"). Coming
+node down to the one that raised it ("retail/wholesale-eu/edge-be"), plus
+``RetryInfo`` when the error says when to retry. Coming
 back in, the same leaf of ``spfed.errors`` is rebuilt, so a typed error
 crosses any number of operators intact.
+
+Every status built here is bounded (``spfed.wire._bounds``): at most
+``max_violations`` violations of each kind plus a line counting the rest,
+clipped texts, and at most 8 KiB in trailing metadata, so it always reaches
+the caller, whatever a lower SP sent.
 """
 
 from __future__ import annotations
@@ -22,7 +28,8 @@ from spfed.errors import (
     Unavailable,
     error_for_code,
 )
-from spfed.model import ErrorStatus
+from spfed.model import DescriptorLimits, ErrorStatus
+from spfed.wire._bounds import bounded_status, clip_origin
 
 __all__ = [
     "ERROR_DOMAIN",
@@ -37,6 +44,7 @@ __all__ = [
 ERROR_DOMAIN = "spfed.dev"
 """``google.rpc.ErrorInfo.domain`` of every spfed error."""
 _ORIGIN_KEY = "origin"
+_MAX_VIOLATIONS = DescriptorLimits().max_violations
 
 
 def _pack(message: object) -> any_pb2.Any:
@@ -45,11 +53,21 @@ def _pack(message: object) -> any_pb2.Any:
     return packed
 
 
-def error_status_to_pb(error: ErrorStatus, node_id: str) -> status_pb2.Status:
-    """Serialise an error held at ``node_id``; the node is prepended to the origin."""
+def error_status_to_pb(
+    error: ErrorStatus, node_id: str, *, max_violations: int = _MAX_VIOLATIONS
+) -> status_pb2.Status:
+    """Serialise an error held at ``node_id``; the node is prepended to the origin.
+
+    The status is bounded: ``max_violations`` violations of each kind, then a line
+    counting the rest; at most 8 KiB in trailing metadata (see ``spfed.wire._bounds``).
+    """
+    return bounded_status(error, max_violations, lambda e: _to_pb(e, node_id))
+
+
+def _to_pb(error: ErrorStatus, node_id: str) -> status_pb2.Status:
     code = grpc.StatusCode[error.code] if error.code in grpc.StatusCode.__members__ else None
     numeric = code.value[0] if code is not None else code_pb2.UNKNOWN
-    origin = "/".join((node_id, *error.origin))
+    origin = clip_origin((node_id, *error.origin))
     details = [
         _pack(
             error_details_pb2.ErrorInfo(
@@ -83,12 +101,22 @@ def error_status_to_pb(error: ErrorStatus, node_id: str) -> status_pb2.Status:
                 )
             )
         )
+    if error.retry_after_s is not None:
+        details.append(_pack(_retry_info(error.retry_after_s)))
     return status_pb2.Status(code=numeric, message=error.message, details=details)
 
 
-def status_from_error(error: SpfedError, node_id: str) -> status_pb2.Status:
-    """Serialise a raised domain error at ``node_id``."""
-    return error_status_to_pb(ErrorStatus.from_error(error), node_id)
+def _retry_info(delay_s: float) -> error_details_pb2.RetryInfo:
+    retry = error_details_pb2.RetryInfo()
+    retry.retry_delay.FromNanoseconds(round(delay_s * 1e9))
+    return retry
+
+
+def status_from_error(
+    error: SpfedError, node_id: str, *, max_violations: int = _MAX_VIOLATIONS
+) -> status_pb2.Status:
+    """Serialise a raised domain error at ``node_id`` (bounded like ``error_status_to_pb``)."""
+    return error_status_to_pb(ErrorStatus.from_error(error), node_id, max_violations=max_violations)
 
 
 def error_status_from_pb(status: status_pb2.Status) -> ErrorStatus:
@@ -98,10 +126,12 @@ def error_status_from_pb(status: status_pb2.Status) -> ErrorStatus:
     field_violations: list[FieldViolation] = []
     quota_violations: list[QuotaViolation] = []
     origin: tuple[str, ...] = ()
+    retry_after_s: float | None = None
     for detail in status.details:
         info = error_details_pb2.ErrorInfo()
         bad = error_details_pb2.BadRequest()
         quota = error_details_pb2.QuotaFailure()
+        retry = error_details_pb2.RetryInfo()
         if detail.Unpack(info):
             origin = tuple(p for p in info.metadata.get(_ORIGIN_KEY, "").split("/") if p)
         elif detail.Unpack(bad):
@@ -110,12 +140,15 @@ def error_status_from_pb(status: status_pb2.Status) -> ErrorStatus:
             ]
         elif detail.Unpack(quota):
             quota_violations += [QuotaViolation(v.subject, v.description) for v in quota.violations]
+        elif detail.Unpack(retry):
+            retry_after_s = retry.retry_delay.ToNanoseconds() / 1e9
     return ErrorStatus(
         code=code.name,
         message=status.message,
         field_violations=tuple(field_violations),
         quota_violations=tuple(quota_violations),
         origin=origin,
+        retry_after_s=retry_after_s,
     )
 
 

@@ -98,7 +98,7 @@ def test_an_unknown_code_name_at_rest_serialises_as_unknown() -> None:
 
 def test_foreign_details_are_ignored() -> None:
     status = status_pb2.Status(code=code_pb2.ABORTED, message="m")
-    status.details.add().Pack(error_details_pb2.RetryInfo())
+    status.details.add().Pack(error_details_pb2.DebugInfo(detail="stack"))
     back = error_status_from_pb(status)
     assert back == ErrorStatus("ABORTED", "m")
 
