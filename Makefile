@@ -88,6 +88,7 @@ bench: $(DEV_STAMP)
 	$(PY) -m benchmarks.catalogue
 	$(PY) -m benchmarks.wim_paths
 	$(PY) -m benchmarks.dataplane
+	$(PY) -m benchmarks.noisy_neighbour
 
 bench-openstack: $(DEV_STAMP)
 	$(PY) -m benchmarks.openstack

@@ -25,6 +25,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import ConfigDict, Field, TypeAdapter, ValidationError, with_config
 
+from spfed.bounded_yaml import load_yaml, read_limited
 from spfed.model import AccountKind, DescriptorLimits, Resources, Role, WimService
 
 __all__ = [
@@ -393,13 +394,35 @@ class AuthConfig:
     assertion_max_lifetime_s: Annotated[float, Field(gt=0, le=3600)] = 300.0
     """Longest lifetime of a service account's client assertion."""
     password_max_failures: Annotated[int, Field(ge=1)] = 5
-    """Failed sign-ins of one account before it is locked for a while."""
+    """Failed passwords of one account from one source address, within the window, that lock
+    that source (only) out of the account for a while (``spfed.auth.ratelimit``)."""
+    password_window_s: Annotated[float, Field(gt=0, le=86400)] = 300.0
+    """How long a failed password counts towards the limits."""
     password_lockout_s: PositiveSeconds = 60.0
-    """First lock-out; doubled on each further one."""
+    """First lock-out of a source from an account; doubled on each further one."""
+    password_max_lockout_s: Annotated[float, Field(gt=0, le=86400)] = 900.0
+    """Longest lock-out; as long a quiet spell forgives the earlier ones."""
+    password_account_max_failures: Annotated[int, Field(ge=1)] = 20
+    """Failed passwords of one account, within the window, from sources it does not trust,
+    that put it under attack: sources that failed on it wait, new ones share the next limit."""
+    password_stranger_attempts: Annotated[int, Field(ge=1)] = 10
+    """Password attempts per window at an account under attack from sources new to it."""
+    password_trust_s: Annotated[float, Field(gt=0, le=366 * 86400)] = 30 * 86400.0
+    """How long a source where an account's password succeeded is trusted by the account (is
+    not held back when it is under attack)."""
+    sign_in_rate_per_s: Annotated[float, Field(gt=0, le=10000)] = 2.0
+    """``IssueToken`` calls per second one source address may sustain, whatever the credential."""
+    sign_in_burst: Annotated[int, Field(ge=1, le=100000)] = 40
+    """``IssueToken`` calls one source address may make at once before the rate applies."""
     scrypt_log_n: Annotated[int, Field(ge=10, le=20)] = 15
     """scrypt cost of new password hashes (2^n)."""
     accounts: tuple[AccountSeed, ...] = ()
     """Accounts created at start-up: the first operator, trusted upper SPs."""
+
+    def __post_init__(self) -> None:
+        """Raises ValueError (a configuration error) when the lock-outs cannot grow."""
+        if self.password_max_lockout_s < self.password_lockout_s:
+            raise ValueError("password_max_lockout_s must be at least password_lockout_s")
 
 
 @with_config(_STRICT)
@@ -411,7 +434,7 @@ class LimitsConfig:
     """
 
     max_request_bytes: Annotated[int, Field(ge=1024, le=64 << 20)] = 1 << 20
-    """Largest request message, and largest descriptor or YAML file read, in bytes."""
+    """Largest request (grpc refuses more: RESOURCE_EXHAUSTED), descriptor or YAML file, bytes."""
     max_functions: Annotated[int, Field(ge=1)] = 256
     """Functions plus nested services in one NSD."""
     max_nesting_depth: Annotated[int, Field(ge=1, le=64)] = 8
@@ -431,7 +454,10 @@ class LimitsConfig:
     admission_timeout_s: PositiveSeconds = 10.0
     """Deadline of the CPU-heavy part of admission (checks, graph, placement)."""
     admissions_per_account: Annotated[int, Field(ge=1)] = 4
-    """Admissions of one account that may run at once; more get RESOURCE_EXHAUSTED."""
+    """Admissions of one customer account that may run at once; more get RESOURCE_EXHAUSTED."""
+    admissions_per_platform: Annotated[int, Field(ge=1)] = 64
+    """The same for an upper SP's account (role ``platform``): it carries the delegations of
+    all of that operator's customers, each already bounded at its own node."""
 
     def descriptor_limits(self) -> DescriptorLimits:
         """The bounds as the domain model's value."""
@@ -498,7 +524,10 @@ def _apply_overrides(data: dict[str, Any], environ: Mapping[str, str]) -> None:
             if not isinstance(child, dict):
                 raise ConfigError(f"{key}: {'.'.join(path[:-1])} is not a section")
             node = child
-        node[path[-1]] = yaml.safe_load(raw) if raw else raw
+        try:
+            node[path[-1]] = load_yaml(raw, DescriptorLimits()) if raw else raw
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{key}: {' '.join(str(exc).split())}") from None
 
 
 def _addressing_problems(addressing: AddressingConfig) -> list[str]:
@@ -721,8 +750,9 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> N
     """
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except (OSError, yaml.YAMLError) as exc:
+        # The file sets the node's limits, so it is read within the defaults.
+        data = load_yaml(read_limited(path, DescriptorLimits()), DescriptorLimits()) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ConfigError(f"{path}: {exc}") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the top level must be a mapping")

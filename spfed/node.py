@@ -34,6 +34,7 @@ from capability_catalog import (
     PopCapacity,
     Withdrawals,
     build_catalogue,
+    offer_keys,
 )
 from lower_sp.gatekeeper import GatekeeperServicer
 from lower_sp.interceptors import CALLER
@@ -48,7 +49,15 @@ from spfed.engine import load_plugins
 from spfed.errors import FailedPrecondition, InvalidArgument
 from spfed.gatekeeper import Gatekeeper
 from spfed.lifecycle import EventLog, NodeRuntime, ServiceBlocks, ServiceLifecycle, SliceManager
-from spfed.model import BorderPoint, Catalogue, DescriptorRef, Price, RegionSla, WimService
+from spfed.model import (
+    BorderPoint,
+    Catalogue,
+    DescriptorLimits,
+    DescriptorRef,
+    Price,
+    RegionSla,
+    WimService,
+)
 from spfed.server import ApiServer
 from spfed.storage import (
     AccountStore,
@@ -89,13 +98,16 @@ class _PopState:
         await self._table.delete(pop, kind, resource_id)
 
 
-def load_onboarded(paths: tuple[str, ...]) -> DescriptorSet:
+def load_onboarded(paths: tuple[str, ...], limits: DescriptorLimits) -> DescriptorSet:
     """Read the node's onboarded descriptors (files, or directories of YAML files).
+
+    Each file and descriptor must keep within ``limits``, the node's own
+    bounds on requests: a file is untrusted input like any request.
 
     Raises:
         InvalidArgument: a descriptor is invalid; one violation per problem.
     """
-    return load_files(paths)
+    return load_files(paths, limits=limits)
 
 
 def _public_key(path: str, lower: str) -> Ed25519PublicKey:
@@ -195,7 +207,7 @@ class Node:
 
     async def _start(self) -> None:
         config = self.config
-        onboarded = load_onboarded(config.catalogue.descriptors)
+        onboarded = load_onboarded(config.catalogue.descriptors, config.limits.descriptor_limits())
         server_tls, client_tls = self._tls()
         lower_keys = {
             lower.id: _public_key(lower.public_key_file, lower.id)
@@ -224,7 +236,15 @@ class Node:
         fed = config.federation
         events = self._events = EventLog(services)
 
-        withdrawals = Withdrawals(WithdrawalStore(db))
+        withdrawals = Withdrawals(
+            WithdrawalStore(db),
+            lambda: offer_keys(
+                onboarded.vnfds,
+                onboarded.nsds,
+                has_pops=bool(self._vims),
+                lower=[c for c in subscriber.latest().values() if c is not None],
+            ),
+        )
         await withdrawals.load()
         offering = offering_from(config)
 
@@ -288,7 +308,11 @@ class Node:
         self.withdrawals = withdrawals
         servicer = PlatformServicer(self.lifecycle, publisher, withdrawals, CALLER.get, self.slices)
         self._server = ApiServer(
-            servicer, GatekeeperServicer(gatekeeper), config.id, gatekeeper.authenticate
+            servicer,
+            GatekeeperServicer(gatekeeper),
+            config.id,
+            gatekeeper.authenticate,
+            config.limits.descriptor_limits(),
         )
         self.address = self._server.bind(config.server.listen, server_tls)
         await self._server.start()

@@ -4,9 +4,10 @@
              → verify_addresses → activate
 
 ``validate`` and ``place`` touch nothing outside the node's memory; they run
-inside the InstantiateService call (admission), so a bad descriptor, an
-unknown lower SP or a placement that cannot fit is the call's own error and
-nothing is created. The rest runs in the background as a long-running
+inside the InstantiateService call (admission, ``spfed.lifecycle.admission``),
+so a bad descriptor, a request beyond the node's limits, an unknown lower SP
+or a placement that cannot fit is the call's own error and nothing is
+created. The rest runs in the background as a long-running
 operation. Each task's completion is persisted with the run's state, and a
 failure compensates the started tasks in reverse.
 """
@@ -17,7 +18,7 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import replace
 
-from addressing import PlanSettings, ServiceSpace, plan_addresses
+from addressing import ServiceSpace, plan_addresses
 from lower_sp.leaves import (
     Handle,
     HandleKind,
@@ -26,27 +27,31 @@ from lower_sp.leaves import (
     decode_handle,
     deploy_part,
     encode_handle,
-    port_bindings,
     undeploy,
 )
 from lower_sp.vim import ServerHandle
-from spfed.descriptors import DescriptorSet, check_nsd, check_vnfd, prefix_violations
+from spfed.descriptors import DescriptorSet
 from spfed.engine import Schedule, TaskRegistry
 from spfed.errors import (
     FailedPrecondition,
     FieldViolation,
     Internal,
-    InvalidArgument,
-    NotFound,
 )
 from spfed.gathering import gather_all
 from spfed.lifecycle.addresses import (
     address_problems,
     assignments,
     link_demands,
-    nap_placement,
     nap_points,
     own_constraints,
+)
+from spfed.lifecycle.admission import (
+    PlacementInputs,
+    check_request,
+    decide_placement,
+    local_bindings,
+    plan_settings,
+    resolve,
 )
 from spfed.lifecycle.chains import chain_sides
 from spfed.lifecycle.context import InstantiateContext, RemotePart
@@ -61,12 +66,11 @@ from spfed.model import (
     ServicePart,
     ServiceRecord,
     ServiceState,
-    split_ref,
 )
 from spfed.storage import StoredHandle
 from upper_sp.delegation import delegate, release
-from upper_sp.graph import ServiceGraph, build_graph
-from upper_sp.placement import LowerView, Placement, PopView, check_rules, place
+from upper_sp.graph import ServiceGraph
+from upper_sp.placement import LowerView, Placement, PopView
 from upper_sp.subgraph import build_subservice
 
 __all__ = ["ADMISSION", "INSTANTIATE", "instantiate_tasks"]
@@ -81,8 +85,6 @@ INSTANTIATE = Schedule.of(
 )
 ADMISSION = ("validate", "place")
 """Tasks that run inside the InstantiateService call (no side effects)."""
-MAX_NAME_LENGTH = 256
-"""Longest service name (label) a request may carry."""
 QUIET = frozenset({"validate", "place", "plan_addresses", "verify_addresses"})
 """Tasks that only compute in memory: their start is not reported, only their outcome."""
 
@@ -102,92 +104,30 @@ def _placement(ctx: InstantiateContext) -> Placement:
 # --- validate ------------------------------------------------------------------------
 
 
-def _request_violations(ctx: InstantiateContext) -> list[FieldViolation]:
-    req = ctx.request
-    out = []
-    if not req.request_id:
-        out.append(FieldViolation("request_id", "required: a client-chosen idempotency key"))
-    elif len(req.request_id) > 128:
-        out.append(FieldViolation("request_id", "at most 128 characters"))
-    if len(req.name) > MAX_NAME_LENGTH:
-        out.append(FieldViolation("name", f"at most {MAX_NAME_LENGTH} characters"))
-    if req.descriptors is None and req.offer is None:
-        out.append(FieldViolation("source", "set either 'descriptors' or 'offer'"))
-    if req.descriptors is not None and not req.descriptors.nsd.ref.name:
-        out.append(
-            FieldViolation("descriptors.nsd.ref", "required: vendor, name and version of the NSD")
-        )
-    return out
-
-
-_MIN_MTU = 576
-"""Smallest MTU a request may ask for (the IPv4 minimum)."""
-_MAX_MTU = 65535
-"""Largest MTU a request may ask for."""
-
-
 @instantiate_tasks.task("validate")
 async def validate(ctx: InstantiateContext) -> None:
     """Check the request, resolve every reference and build the service graph.
 
+    The request's size and values are checked first, on the loop and in
+    microseconds; the descriptor checks and the graph, bounded by then, run
+    on an admission thread (see ``spfed.lifecycle.admission``).
+
     Raises:
-        InvalidArgument: with one field violation per problem.
+        InvalidArgument: with one field violation per problem; a bound of
+            ``limits`` exceeded names the bound and the field.
         NotFound: an offer reference names nothing in the catalogue.
+        DeadlineExceeded: the checks outlived ``limits.admission_timeout_s``.
     """
-    problems = _request_violations(ctx)
-    if problems:
-        raise InvalidArgument("the request is malformed", field_violations=problems)
     rt = ctx.rt
+    check_request(ctx.request, rt.config.limits.descriptor_limits())
     catalogues = [c for c in rt.lower_catalogues().values() if c is not None]
     descriptors = ctx.request.descriptors
     sent = DescriptorSet(
         () if descriptors is None else (*descriptors.vnfds, *descriptors.nested_nsds)
     )
     lookup = RequestLookup(sent, rt.onboarded, catalogues)
-    if descriptors is None:
-        assert ctx.request.offer is not None
-        nsd = lookup.nsd(ctx.request.offer)
-        if nsd is None:
-            raise NotFound(
-                f"no network service {ctx.request.offer} is onboarded here "
-                "(offers from lower SPs are instantiated by nesting them in an NSD)"
-            )
-    else:
-        nsd = descriptors.nsd
-        for i, vnfd in enumerate(descriptors.vnfds):
-            problems += prefix_violations(check_vnfd(vnfd, paths="api"), f"descriptors.vnfds[{i}].")
-        for i, nested in enumerate(descriptors.nested_nsds):
-            problems += prefix_violations(
-                check_nsd(nested, lookup), f"descriptors.nested_nsds[{i}]."
-            )
-        problems += prefix_violations(check_nsd(nsd, lookup), "descriptors.nsd.")
-        if problems:
-            raise InvalidArgument(
-                f"the descriptors of {nsd.ref} are invalid", field_violations=problems
-            )
-    ctx.graph = build_graph(nsd, lookup, path="descriptors.nsd." if descriptors else "offer.")
-    own = {cp.id for cp in nsd.connection_points}
-    for i, c in enumerate(ctx.request.addressing.constraints):
-        if c.connection_point not in own:
-            problems.append(
-                FieldViolation(
-                    f"addressing.constraints[{i}].connection_point",
-                    f"'{c.connection_point}' is not an external point of {nsd.ref} "
-                    f"(points: {', '.join(sorted(own)) or 'none'})",
-                )
-            )
-    addressing = ctx.request.addressing
-    if addressing.ip_version not in (0, 4, 6):
-        problems.append(
-            FieldViolation("addressing.ip_version", f"{addressing.ip_version}: use 4, 6 or 0")
-        )
-    if addressing.mtu and not _MIN_MTU <= addressing.mtu <= _MAX_MTU:
-        problems.append(
-            FieldViolation("addressing.mtu", f"{addressing.mtu}: from {_MIN_MTU} to {_MAX_MTU}")
-        )
-    if problems:
-        raise InvalidArgument("the request's addressing is invalid", field_violations=problems)
-    nap_points(ctx.graph, ctx.request.addressing)  # NAPs must name (or imply) an own point
+    timeout = rt.config.limits.admission_timeout_s
+    ctx.graph = await rt.admission.run(timeout, resolve, ctx.request, lookup)
 
 
 # --- place ---------------------------------------------------------------------------
@@ -195,25 +135,27 @@ async def validate(ctx: InstantiateContext) -> None:
 
 @instantiate_tasks.task("place")
 async def place_members(ctx: InstantiateContext) -> None:
-    """Choose a PoP or a lower SP for every member (see ``upper_sp.placement``)."""
+    """Choose a PoP or a lower SP for every member (see ``upper_sp.placement``).
+
+    The PoPs' capacity is read here; the placement itself, and the address
+    plan's dry run when the request gives a space, run on an admission thread.
+    """
     rt = ctx.rt
     graph = _graph(ctx)
-    regions = {vim.region for vim in rt.vims.values()} | {
-        r.region for c in rt.lower_catalogues().values() if c is not None for r in c.regions
-    }
-    constraints = nap_placement(
-        graph,
-        ctx.request.placement,
-        nap_points(graph, ctx.request.addressing, regions=regions),
-    )
-    check_rules(graph, constraints, list(rt.vims), list(rt.lowers))
     pops = []
     for vim in rt.vims.values():
         capacity = await vim.capacity()
         pops.append(PopView(vim.name, vim.region, capacity.free))
     catalogues = rt.lower_catalogues()
-    lowers = [LowerView(lid, catalogues.get(lid)) for lid in rt.lowers]
-    ctx.state.placement = place(graph, constraints, pops, lowers, rt.withdrawn()).parts
+    inputs = PlacementInputs(
+        pops=tuple(pops),
+        lowers=tuple(LowerView(lid, catalogues.get(lid)) for lid in rt.lowers),
+        withdrawn=rt.withdrawn(),
+        addressing=rt.config.addressing,
+    )
+    timeout = rt.config.limits.admission_timeout_s
+    placement = await rt.admission.run(timeout, decide_placement, graph, ctx.request, inputs)
+    ctx.state.placement = placement.parts
 
 
 # --- plan_addresses ------------------------------------------------------------------
@@ -221,21 +163,7 @@ async def place_members(ctx: InstantiateContext) -> None:
 
 def _local_bindings(ctx: InstantiateContext) -> dict[str, list[PortBinding]]:
     """Port bindings of every locally deployed function, by part."""
-    graph = _graph(ctx)
-    placement = _placement(ctx)
-    out: dict[str, list[PortBinding]] = {}
-    for member in graph.members:
-        part = placement.parts[member.id]
-        if not part.startswith("pop:") or member.vnfd is None:
-            continue
-        external = {}
-        for link in graph.links:
-            for ref in link.refs:
-                owner, cp = split_ref(ref)
-                if owner == member.id:
-                    external[cp] = link.id
-        out.setdefault(part, []).extend(port_bindings(member.id, member.vnfd, external))
-    return out
+    return local_bindings(_graph(ctx), _placement(ctx))
 
 
 async def _space(ctx: InstantiateContext) -> ServiceSpace:
@@ -283,21 +211,17 @@ async def plan_service_addresses(ctx: InstantiateContext) -> None:
     if state.space is None:
         state.space = await _space(ctx)
         state.block = state.space.block
-    cfg = rt.config.addressing
-    settings = PlanSettings(
-        cfg.link_prefix_length,
-        cfg.crossing_link_prefix_length,
-        cfg.part_block_bits,
-        cfg.point_to_point_links is not False,
-    )
     placement = _placement(ctx)
     bindings = [b for part in _local_bindings(ctx).values() for b in part]
     delegated = [p for p in placement.part_ids() if p.startswith("sp:")]
-    state.plan = plan_addresses(
+    # Planning is CPU work linear in the (bounded) service: off the loop, like admission.
+    state.plan = await rt.admission.run(
+        rt.config.workflow.task_timeout_s,
+        plan_addresses,
         state.space,
         link_demands(graph, placement, bindings, addressing, naps),
         delegated,
-        settings,
+        plan_settings(rt.config.addressing),
         owner=state.service_id,
     )
     await rt.services.update_service(

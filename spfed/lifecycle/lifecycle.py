@@ -40,6 +40,7 @@ from spfed.errors import (
     NotFound,
     SpfedError,
 )
+from spfed.lifecycle.admission_control import AccountGate
 from spfed.lifecycle.context import (
     InstantiateContext,
     InstantiateState,
@@ -61,6 +62,7 @@ from spfed.model import (
     OperationKind,
     OperationState,
     Principal,
+    Role,
     ServiceEvent,
     ServiceEventKind,
     ServiceRecord,
@@ -88,6 +90,9 @@ def _hidden(caller: Principal, service_id: str, owner: str | None) -> NotFound:
     return NotFound(f"service {service_id} not found")
 
 
+_ADMISSION_RETRY_S = 1.0
+"""Retry delay suggested to an account over its admission limit: admissions take
+milliseconds, so a slot is usually free again well within it."""
 _DEFAULT_PAGE = 50
 _MAX_PAGE = 500
 
@@ -118,6 +123,8 @@ class ServiceLifecycle:
         )
         self._terminate: TaskRegistry[TerminateContext] = terminate_tasks
         self._running: dict[str, _Running] = {}
+        limits = rt.config.limits
+        self._admissions = AccountGate(limits.admissions_per_account, _ADMISSION_RETRY_S)
         # Held only while a call decides; a lock nobody holds or awaits vanishes.
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
@@ -131,6 +138,17 @@ class ServiceLifecycle:
             default_timeout_s=wf.task_timeout_s,
             max_attempts=wf.max_attempts,
             retry_delay_s=wf.retry_delay_s,
+        )
+
+    def _admission_runner(self, listener: AdmissionListener) -> WorkflowRunner[Any]:
+        """Admission is tried once: the caller retries a temporary failure, and a
+        request that timed out would only time out again."""
+        return WorkflowRunner(
+            self._instantiate,
+            listener,
+            default_timeout_s=self.rt.config.limits.admission_timeout_s,
+            max_attempts=1,
+            retry_delay_s=0.0,
         )
 
     def _schedule(
@@ -159,9 +177,26 @@ class ServiceLifecycle:
         Raises:
             InvalidArgument: malformed request or descriptors (field violations).
             FailedPrecondition: nothing can host a member where it is asked.
-            ResourceExhausted: no room for a member.
+            ResourceExhausted: no room for a member, or the account already
+                has ``limits.admissions_per_account`` admissions in progress
+                (``admissions_per_platform`` for an upper SP's account)
+                (``retry_after_s`` set).
+            DeadlineExceeded: admission outlived ``limits.admission_timeout_s``.
             AlreadyExists: the request id was used for a different request.
         """
+        limits = self.rt.config.limits
+        if Role.PLATFORM in caller.roles:
+            gate = self._admissions.admit(
+                caller.account, limits.admissions_per_platform, "admissions_per_platform"
+            )
+        else:
+            gate = self._admissions.admit(caller.account)
+        async with gate:
+            return await self._instantiate_admitted(caller, request)
+
+    async def _instantiate_admitted(
+        self, caller: Principal, request: InstantiateRequest
+    ) -> Operation:
         owner = caller.account
         digest = _request_hash(request)
         if request.request_id:
@@ -180,7 +215,7 @@ class ServiceLifecycle:
         )
         admission = Schedule(tuple(step for step in schedule.steps if set(step) & set(ADMISSION)))
         listener = AdmissionListener()
-        result = await self._runner(self._instantiate, listener).run(RunId(op_id), admission, ctx)
+        result = await self._admission_runner(listener).run(RunId(op_id), admission, ctx)
         if not result.succeeded:
             assert result.error is not None
             raise result.error
@@ -653,3 +688,4 @@ class ServiceLifecycle:
                 with contextlib.suppress(asyncio.CancelledError, SpfedError):
                     await running.task
             log.warning("event=runs_interrupted reason=shutdown")
+        self.rt.admission.close()

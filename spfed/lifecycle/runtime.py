@@ -10,6 +10,7 @@ from lower_sp.vim import Vim
 from spfed.config import NodeConfig
 from spfed.descriptors import DescriptorSet
 from spfed.engine import WorkflowPlugin
+from spfed.lifecycle.admission_control import AdmissionWorker
 from spfed.lifecycle.blocks import ServiceBlocks
 from spfed.lifecycle.events import EventLog
 from spfed.model import Catalogue, DescriptorRef, OfferKind
@@ -52,6 +53,8 @@ class NodeRuntime:
     """Service-specific plug-ins."""
     wim: Wim | None = None
     """The node's WAN infrastructure manager, when it has one (``wim.enabled``)."""
+    admission: AdmissionWorker = field(default_factory=AdmissionWorker)
+    """Threads for the CPU-bound work of admission and planning, off the event loop."""
 
     @property
     def origin(self) -> tuple[str, ...]:

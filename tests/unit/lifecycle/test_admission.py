@@ -1,0 +1,128 @@
+"""Admission's first stage (size, shape, addressing values) and the per-account gate."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import replace
+
+import pytest
+
+from spfed.errors import DeadlineExceeded, InvalidArgument, ResourceExhausted
+from spfed.lifecycle.admission import check_request
+from spfed.lifecycle.admission_control import AccountGate, AdmissionWorker
+from spfed.model import (
+    AddressConstraints,
+    DescriptorLimits,
+    DescriptorRef,
+    IdRange,
+    InstantiateRequest,
+    NestedServiceRef,
+    NetworkServiceDescriptor,
+    PlacementConstraints,
+    PlacementRule,
+    ServiceDescriptors,
+)
+from tests.integration._maximal import maximal_request, wide_nsd
+
+LIMITS = DescriptorLimits()
+
+
+def _refused(request: InstantiateRequest, limits: DescriptorLimits = LIMITS) -> InvalidArgument:
+    with pytest.raises(InvalidArgument) as caught:
+        check_request(request, limits)
+    return caught.value
+
+
+def test_a_maximal_request_passes() -> None:
+    check_request(maximal_request("r", pop="ams", address_space="10.0.0.0/16"), LIMITS)
+
+
+def test_too_many_functions_is_refused_naming_limit_and_field() -> None:
+    error = _refused(maximal_request("r", functions=257))
+    assert "limits.max_functions is 256" in error.message
+    assert [v.field for v in error.field_violations] == ["descriptors.nsd.network_functions"]
+
+
+def test_too_many_placement_rules() -> None:
+    request = maximal_request("r", functions=2)
+    rules = {f"m{i}": PlacementRule(region="nl") for i in range(3)}
+    error = _refused(
+        replace(request, placement=PlacementConstraints(rules=rules)),
+        DescriptorLimits(max_placement_rules=2),
+    )
+    assert "limits.max_placement_rules is 2" in error.message
+    assert error.field_violations[0].field == "placement.rules"
+
+
+def test_nesting_depth_and_expansion_are_bounded_across_nested_nsds() -> None:
+    # Each level nests the next one twice: 2**depth functions once flattened.
+    def level(i: int) -> NetworkServiceDescriptor:
+        inner = DescriptorRef("eu.spfed.test", f"level{i + 1}", "1.0")
+        nsd = wide_nsd(1, name=f"level{i}")
+        return replace(
+            nsd, network_services=(NestedServiceRef("a", inner), NestedServiceRef("b", inner))
+        )
+
+    nested = tuple(level(i) for i in range(1, 10))
+    top = level(0)
+    request = InstantiateRequest(
+        "r",
+        descriptors=ServiceDescriptors(nsd=top, nested_nsds=nested),  # type: ignore[arg-type]
+    )
+    error = _refused(request, DescriptorLimits(max_nesting_depth=8, max_functions=10_000))
+    assert "limits.max_nesting_depth is 8" in error.message
+    assert error.field_violations[0].field == "descriptors.nsd.network_services"
+    error = _refused(request, DescriptorLimits(max_nesting_depth=64, max_functions=256))
+    assert "limits.max_functions is 256" in error.message
+
+
+@pytest.mark.parametrize(
+    "space", ["0.0.0.0/0", "::/0", "10.0.0.0/33", "300.1.1.1/8", "10.0.0.1/8", "224.0.0.0/8"]
+)
+def test_unusable_address_spaces_are_refused(space: str) -> None:
+    request = replace(maximal_request("r", functions=1), addressing=AddressConstraints(space))
+    error = _refused(request)
+    assert [v.field for v in error.field_violations] == ["addressing.address_space"]
+
+
+def test_a_reversed_or_oversized_vni_range_is_refused() -> None:
+    for vnis in (IdRange(200, 100), IdRange(0, 10), IdRange(1, 1 << 24)):
+        addressing = AddressConstraints("10.0.0.0/16", vni_space=vnis)
+        error = _refused(replace(maximal_request("r", functions=1), addressing=addressing))
+        assert [v.field for v in error.field_violations] == ["addressing.vni_space"]
+
+
+async def test_the_gate_refuses_the_excess_with_a_retry_delay_and_forgets_idle_accounts() -> None:
+    gate = AccountGate(limit=2, retry_after_s=1.5)
+    async with gate.admit("alice"), gate.admit("alice"):
+        with pytest.raises(ResourceExhausted) as caught:
+            async with gate.admit("alice"):
+                pass
+        assert caught.value.retry_after_s == 1.5
+        async with gate.admit("bob"):
+            assert gate.running("bob") == 1
+    assert gate.running("alice") == 0
+    assert gate._running == {}
+
+
+async def test_a_larger_limit_for_one_account_names_its_own_setting() -> None:
+    gate = AccountGate(limit=1, retry_after_s=1.0)
+    platform = ("upper-sp", 2, "admissions_per_platform")
+    async with gate.admit(*platform), gate.admit(*platform):
+        with pytest.raises(ResourceExhausted) as refused:
+            async with gate.admit(*platform):
+                pass
+    assert "limits.admissions_per_platform is 2" in refused.value.message
+    assert gate.running("upper-sp") == 0
+
+
+async def test_the_worker_runs_off_the_loop_and_gives_deadline_exceeded() -> None:
+    worker = AdmissionWorker()
+    try:
+        assert await worker.run(1.0, lambda: 42) == 42
+        assert await worker.run(1.0, threading.get_ident) != threading.get_ident()
+        with pytest.raises(DeadlineExceeded, match="admission_timeout_s"):
+            await worker.run(0.05, time.sleep, 0.3)
+    finally:
+        worker.close()
