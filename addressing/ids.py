@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from addressing._first_fit import TakenRanges
 from spfed.errors import AlreadyExists, InvalidArgument, QuotaViolation, ResourceExhausted
 from spfed.model import IdRange
 
@@ -60,27 +61,30 @@ class IdPool:
         self.name = name
         self.space = space
         self._held: list[_Held] = []
+        """In the order they were taken (``allocated`` and ``release`` keep it)."""
+        self._taken = TakenRanges(space.first, space.last + 1)
+        self._by_first: dict[int, int] = {}
+        """First id of each range held → its position in ``_held``."""
 
     def allocate(self, size: int, owner: str) -> IdRange:
         """The first free range of ``size`` ids, for ``owner``.
 
         Raises:
+            InvalidArgument: ``size`` is less than one.
             ResourceExhausted: no free range that large is left; names the pool.
         """
-        cursor = self.space.first
-        for held in sorted(self._held, key=lambda h: h.ids.first):
-            if held.ids.first - cursor >= size:
-                break
-            cursor = max(cursor, held.ids.last + 1)
-        if self.space.last - cursor + 1 < size:
+        if size < 1:
+            raise InvalidArgument(f"id pool {self.name}: {size} ids asked, at least 1 expected")
+        first = self._taken.first_fit(size)
+        if first is None:
             raise ResourceExhausted(
                 f"id pool {self.name} ({self.space}) has no {size} free ids left",
                 quota_violations=[
                     QuotaViolation(f"pool:{self.name}", f"{size} ids asked; {self.usage()}")
                 ],
             )
-        ids = IdRange(cursor, cursor + size - 1)
-        self._held.append(_Held(ids, owner))
+        ids = IdRange(first, first + size - 1)
+        self._add(_Held(ids, owner))
         return ids
 
     def reserve(self, ids: IdRange, owner: str) -> None:
@@ -88,22 +92,31 @@ class IdPool:
 
         Raises:
             InvalidArgument: the range is outside the pool.
-            AlreadyExists: it overlaps a range held.
+            AlreadyExists: it overlaps a range held (the earliest taken is named).
         """
         if ids.first < self.space.first or ids.last > self.space.last:
             raise InvalidArgument(f"ids {ids} are outside pool {self.name} ({self.space})")
-        for held in self._held:
-            if held.ids.first <= ids.last and ids.first <= held.ids.last:
-                raise AlreadyExists(
-                    f"ids {ids} overlap {held.ids} held by {held.owner} in pool {self.name}"
-                )
-        self._held.append(_Held(ids, owner))
+        clashes = self._taken.overlapping(ids.first, ids.last + 1)
+        if clashes:
+            held = self._held[min(self._by_first[c] for c in clashes)]
+            raise AlreadyExists(
+                f"ids {ids} overlap {held.ids} held by {held.owner} in pool {self.name}"
+            )
+        self._add(_Held(ids, owner))
 
     def release(self, owner: str) -> list[IdRange]:
         """Release every range ``owner`` holds; returns them."""
         freed = [h.ids for h in self._held if h.owner == owner]
-        self._held = [h for h in self._held if h.owner != owner]
+        if freed:
+            self._held = [h for h in self._held if h.owner != owner]
+            self._by_first = {h.ids.first: i for i, h in enumerate(self._held)}
+            self._taken.reset([(h.ids.first, h.ids.last + 1) for h in self._held])
         return freed
+
+    def _add(self, held: _Held) -> None:
+        self._by_first[held.ids.first] = len(self._held)
+        self._held.append(held)
+        self._taken.take(held.ids.first, held.ids.last + 1)
 
     def allocated(self) -> dict[IdRange, str]:
         """Every range held and its owner."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
+from addressing._first_fit import TakenRanges
 from spfed.errors import AlreadyExists, InvalidArgument, QuotaViolation, ResourceExhausted
 
 __all__ = ["Network", "PrefixPool", "parse_network", "split_prefix"]
@@ -59,6 +60,11 @@ class PrefixPool:
         self.name = name
         self.prefix = prefix
         self._allocations: list[_Allocation] = []
+        """In the order they were made (``allocated`` and ``release`` keep it)."""
+        start = int(prefix.network_address)
+        self._taken = TakenRanges(start, start + prefix.num_addresses)
+        self._by_start: dict[int, int] = {}
+        """Start address of each allocation → its position in ``_allocations``."""
 
     def allocate(self, prefixlen: int, owner: str) -> Network:
         """The first free, aligned block of ``prefixlen`` for ``owner``.
@@ -72,15 +78,7 @@ class PrefixPool:
                 f"pool {self.name} ({self.prefix}) cannot hold a /{prefixlen} block"
             )
         size = 1 << (self.prefix.max_prefixlen - prefixlen)
-        start = int(self.prefix.network_address)
-        end = start + self.prefix.num_addresses  # exclusive
-        cursor = start
-        for alloc in sorted(self._allocations, key=lambda a: int(a.network.network_address)):
-            found = self._fit(cursor, int(alloc.network.network_address), size)
-            if found is not None:
-                return self._take(found, prefixlen, owner)
-            cursor = max(cursor, int(alloc.network.broadcast_address) + 1)
-        found = self._fit(cursor, end, size)
+        found = self._taken.first_fit(size, size)
         if found is not None:
             return self._take(found, prefixlen, owner)
         raise ResourceExhausted(
@@ -95,21 +93,33 @@ class PrefixPool:
 
         Raises:
             InvalidArgument: the prefix is outside the pool.
-            AlreadyExists: it overlaps an existing allocation.
+            AlreadyExists: it overlaps an existing allocation (the earliest made is named).
         """
         if network.version != self.prefix.version or not network.subnet_of(self.prefix):  # type: ignore[arg-type]
             raise InvalidArgument(f"{network} is outside pool {self.name} ({self.prefix})")
-        for alloc in self._allocations:
-            if alloc.network.overlaps(network):
-                raise AlreadyExists(
-                    f"{network} overlaps {alloc.network} held by {alloc.owner} in pool {self.name}"
-                )
-        self._allocations.append(_Allocation(network, owner))
+        start = int(network.network_address)
+        clashes = self._taken.overlapping(start, start + network.num_addresses)
+        if clashes:
+            alloc = self._allocations[min(self._by_start[c] for c in clashes)]
+            raise AlreadyExists(
+                f"{network} overlaps {alloc.network} held by {alloc.owner} in pool {self.name}"
+            )
+        self._add(_Allocation(network, owner))
 
     def release(self, owner: str) -> list[Network]:
         """Release every prefix ``owner`` holds; returns them."""
         freed = [a.network for a in self._allocations if a.owner == owner]
-        self._allocations = [a for a in self._allocations if a.owner != owner]
+        if freed:
+            self._allocations = [a for a in self._allocations if a.owner != owner]
+            self._by_start = {
+                int(a.network.network_address): i for i, a in enumerate(self._allocations)
+            }
+            self._taken.reset(
+                [
+                    (int(a.network.network_address), int(a.network.broadcast_address) + 1)
+                    for a in self._allocations
+                ]
+            )
         return freed
 
     def held_by(self, owner: str) -> list[Network]:
@@ -125,15 +135,17 @@ class PrefixPool:
         used = sum(a.network.num_addresses for a in self._allocations)
         return f"{used} of {self.prefix.num_addresses} addresses allocated"
 
-    def _fit(self, lo: int, hi: int, size: int) -> int | None:
-        aligned = -(-lo // size) * size
-        return aligned if aligned + size <= hi else None
-
     def _take(self, start: int, prefixlen: int, owner: str) -> Network:
         network: Network = (
             ipaddress.IPv4Network((start, prefixlen))
             if self.prefix.version == 4
             else ipaddress.IPv6Network((start, prefixlen))
         )
-        self._allocations.append(_Allocation(network, owner))
+        self._add(_Allocation(network, owner))
         return network
+
+    def _add(self, alloc: _Allocation) -> None:
+        start = int(alloc.network.network_address)
+        self._by_start[start] = len(self._allocations)
+        self._allocations.append(alloc)
+        self._taken.take(start, start + alloc.network.num_addresses)

@@ -198,6 +198,10 @@ async def _deploy(
     def port_name(member: str, unit: str, cp: str) -> str:
         return f"{label}-{member}-{unit}-{cp}"
 
+    # Lookups by member and unit go through indexes, not scans of every member or
+    # port: a part at ``limits.max_functions`` has hundreds of each.
+    vnfds = {m.member: m.vnfd for m in members}
+
     async def network(link: str) -> tuple[str, NetworkHandle]:
         lp = plan.links[link]
         request = NetworkRequest(
@@ -224,7 +228,7 @@ async def _deploy(
         cp = next(
             (
                 c
-                for u in _vnfd(members, binding.member).deployment_units
+                for u in vnfds[binding.member].deployment_units
                 if u.id == binding.unit
                 for c in u.connection_points
                 if c.id == binding.cp
@@ -250,14 +254,15 @@ async def _deploy(
 
     attached = [b for b in bindings if b.link in networks]
     ports = dict(await gather_all(*(port(b) for b in attached)))
+    ports_of: dict[tuple[str, str], list[tuple[PortBinding, PortHandle]]] = {}
+    for b, h in ports.items():
+        ports_of.setdefault((b.member, b.unit), []).append((b, h))
 
     async def server(member: LocalMember, unit_id: str) -> tuple[str, str, ServerHandle | None]:
         unit = next(u for u in member.vnfd.deployment_units if u.id == unit_id)
         if unit.kind is UnitKind.PHYSICAL:
             return member.member, unit_id, None
-        unit_ports = tuple(
-            h for b, h in ports.items() if b.member == member.member and b.unit == unit_id
-        )
+        unit_ports = tuple(h for _, h in ports_of.get((member.member, unit_id), ()))
         metadata = {"spfed-member": member.member, "spfed-unit": unit_id}
         chain = chains.get((member.member, unit_id))
         if chain is not None:
@@ -303,17 +308,12 @@ async def _deploy(
                             plan.links[b.link].mtu,
                             plan.links[b.link].private,
                         )
-                        for b, h in ports.items()
-                        if b.member == m.member and b.unit == u.id
+                        for b, h in ports_of.get((m.member, u.id), ())
                     ),
                 )
             )
         records.append(VnfRecord(m.member, m.vnfd.ref, vim.name, tuple(units)))
     return tuple(records)
-
-
-def _vnfd(members: Sequence[LocalMember], member: str) -> VnfDescriptor:
-    return next(m.vnfd for m in members if m.member == member)
 
 
 async def undeploy(

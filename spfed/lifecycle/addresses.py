@@ -200,8 +200,15 @@ def link_demands(
     addressing: AddressConstraints,
     naps: Mapping[str, Nap],
 ) -> list[LinkDemand]:
-    """What the address planner has to address, from the graph and the placement."""
+    """What the address planner has to address, from the graph and the placement.
+
+    Linear in links plus bindings: a service at ``limits.max_functions`` has
+    hundreds of each, and this runs on the event loop.
+    """
     given = {c.connection_point: c for c in addressing.constraints}
+    local: dict[tuple[str, str], list[PortBinding]] = {}
+    for b in bindings:
+        local.setdefault((b.member, b.link), []).append(b)
     demands = []
     for link in graph.links:
         endpoints: list[Endpoint] = []
@@ -218,11 +225,7 @@ def link_demands(
             if part.startswith("sp:"):
                 endpoints.append(Endpoint(part, ref))
             else:
-                endpoints += [
-                    Endpoint(part, b.endpoint)
-                    for b in bindings
-                    if b.member == owner and b.link == link.id
-                ]
+                endpoints += [Endpoint(part, b.endpoint) for b in local.get((owner, link.id), ())]
         demands.append(
             LinkDemand(
                 link.id,
@@ -234,9 +237,10 @@ def link_demands(
                 link.dhcp,
             )
         )
+    service_links = {lk.id for lk in graph.links}
     internal: dict[str, list[Endpoint]] = {}
     for b in bindings:
-        if b.link not in {lk.id for lk in graph.links}:
+        if b.link not in service_links:
             internal.setdefault(b.link, []).append(Endpoint(placement.parts[b.member], b.endpoint))
     members = {m.id: m for m in graph.members}
     for link_id, eps in internal.items():

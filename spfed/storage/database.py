@@ -6,12 +6,22 @@ loop, shares a commit.
 
 - **A server database** (PostgreSQL): batches run on one database thread, so
   network waits never block the event loop.
-- **The embedded SQLite**: batches run on the event loop itself, once per
-  loop turn. In WAL mode with ``synchronous=NORMAL`` a commit writes to the
-  WAL without syncing (measured 20-230 µs), and SQLAlchemy's Python work holds
-  the GIL wherever it runs, so a thread only added hand-offs (~60 µs each).
-  The one step that syncs to disk, the WAL checkpoint, is taken off the loop:
-  automatic checkpoints are off and a background thread checkpoints.
+- **The embedded SQLite**: a batch of at most ``LOOP_BATCH`` works runs on
+  the event loop itself, once per loop turn; a larger one runs on the
+  database thread. In WAL mode with ``synchronous=NORMAL`` a commit writes
+  to the WAL without syncing (measured 20-230 µs), and a hand-off to the
+  thread costs more than that: with every batch on the thread, the demo
+  service's instantiate took 56 ms at the median instead of 40. But a batch's
+  size is not bounded: a 256-function service queues some 3,000 rows (PoP
+  state, handles, events) within a few loop turns, and every sqlite3 call
+  releases the GIL, so with another thread busy (admission runs on threads)
+  each statement waits up to the switch interval to take it back. On the
+  loop, such a batch stalled every other caller for up to a second; on the
+  thread, the loop keeps its turns. Both keep one connection, used by one
+  batch at a time (a pool check-out and reset per commit cost more than most
+  batches' statements). The one step that syncs to disk, the WAL checkpoint,
+  is kept out of the commits: automatic checkpoints are off and the database
+  thread checkpoints between batches.
 
 Foreign errors are translated here, in one table, into the domain error tree.
 """
@@ -82,23 +92,34 @@ def executes(statement: Executable, params: Mapping[str, Any]) -> Callable[[Conn
     return run
 
 
+def _wal_file(engine: Engine) -> Path | None:
+    """The write-ahead log of a SQLite file database; None for any other database."""
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return Path(f"{url.database}-wal")
+
+
 _Work = tuple[Callable[[Connection], Any], "asyncio.Future[Any]"]
 _Outcome = tuple[bool, Any]
 _CHECKPOINT_BYTES = 4 * 1024 * 1024
+LOOP_BATCH = 8
+"""Most works an embedded database's batch may hold and still run on the event loop."""
 
 
 class Database:
     """An engine plus the thread its statements run on."""
 
-    def __init__(self, engine: Engine, executor: ThreadPoolExecutor, *, on_loop: bool) -> None:
+    def __init__(self, engine: Engine, executor: ThreadPoolExecutor, *, embedded: bool) -> None:
         self.engine = engine
         self._executor = executor
-        self._on_loop = on_loop
+        self._embedded = embedded
         self._queue: list[_Work] = []
         self._in_flight = False
         self._closed = False
         self._checkpointer: asyncio.Task[None] | None = None
         self._conn: Connection | None = None
+        self._wal = _wal_file(engine)
 
     @classmethod
     def connect(cls, url: str) -> Database:
@@ -129,7 +150,7 @@ class Database:
         if sqlite:
             event.listen(engine, "connect", _sqlite_pragmas)
         executor = ThreadPoolExecutor(1, thread_name_prefix="spfed-db")
-        return cls(engine, executor, on_loop=sqlite)
+        return cls(engine, executor, embedded=sqlite)
 
     async def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision."""
@@ -165,41 +186,29 @@ class Database:
             return future
         self._queue.append((fn, future))
         if not self._in_flight:
-            if self._on_loop:
-                self._in_flight = True
-                loop.call_soon(self._run_on_loop)
+            self._in_flight = True
+            if self._embedded:
+                loop.call_soon(self._dispatch, loop)  # gather this turn's work first
             else:
-                self._start_batch(loop)
+                self._dispatch(loop)
+        if self._checkpointer is None and self._wal is not None:
+            self._checkpointer = loop.create_task(self._checkpoints(self._wal))
         return future
 
-    def _run_on_loop(self) -> None:
-        batch, self._queue = self._queue, []
-        self._in_flight = False
-        self._settle(batch, self._run_batch([fn for fn, _ in batch]))
-        if self._checkpointer is None and self._wal_file() is not None:
-            self._checkpointer = asyncio.get_running_loop().create_task(self._checkpoints())
-
-    def _wal_file(self) -> Path | None:
-        url = self.engine.url
-        if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
-            return None
-        return Path(f"{url.database}-wal")
-
-    async def _checkpoints(self) -> None:
+    async def _checkpoints(self, wal: Path) -> None:
         """Checkpoint the WAL on the database thread, every second, while it grows."""
         loop = asyncio.get_running_loop()
-        wal = self._wal_file()
-        assert wal is not None
 
         def checkpoint() -> None:
+            if not wal.exists() or wal.stat().st_size <= _CHECKPOINT_BYTES:
+                return
             with self.engine.connect() as conn:
                 conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
 
         while not self._closed:
             await asyncio.sleep(1.0)
             try:
-                if wal.exists() and wal.stat().st_size > _CHECKPOINT_BYTES:
-                    await loop.run_in_executor(self._executor, checkpoint)
+                await loop.run_in_executor(self._executor, checkpoint)
             except (DBAPIError, OSError):
                 log.warning("event=wal_checkpoint_failed", exc_info=True)
 
@@ -207,10 +216,17 @@ class Database:
         """Submit ``fn`` and wait until it is committed (see ``submit``)."""
         return await self.submit(fn)
 
-    def _start_batch(self, loop: asyncio.AbstractEventLoop) -> None:
+    def _dispatch(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Run the queued work as one batch: a small embedded one here, any other on the thread.
+
+        Called with ``_in_flight`` set; it stays set until the batch is settled.
+        """
         batch, self._queue = self._queue, []
+        if self._embedded and len(batch) <= LOOP_BATCH:
+            self._settle(batch, self._run_batch([fn for fn, _ in batch]))
+            self._in_flight = False
+            return
         done = loop.run_in_executor(self._executor, self._run_batch, [fn for fn, _ in batch])
-        self._in_flight = True
         done.add_done_callback(lambda f: self._finish_batch(loop, batch, f))
 
     def _finish_batch(
@@ -219,7 +235,6 @@ class Database:
         batch: list[_Work],
         done: asyncio.Future[list[_Outcome]],
     ) -> None:
-        self._in_flight = False
         if done.cancelled():
             outcomes: list[_Outcome] = [(False, Aborted("the database thread stopped"))] * len(
                 batch
@@ -230,7 +245,9 @@ class Database:
             outcomes = done.result()
         self._settle(batch, outcomes)
         if self._queue:
-            self._start_batch(loop)
+            self._dispatch(loop)
+        else:
+            self._in_flight = False
 
     @staticmethod
     def _settle(batch: list[_Work], outcomes: list[_Outcome]) -> None:
@@ -253,12 +270,13 @@ class Database:
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[Connection]:
-        """One transaction; on the loop, on the connection kept open for it.
+        """One transaction; with SQLite, on the one connection kept open for it.
 
         Checking a connection out of the pool and resetting it on return cost
-        more than most batches' statements, so the loop keeps one.
+        more than most batches' statements. One batch runs at a time (on the
+        loop or on the database thread), so the kept connection is never shared.
         """
-        if not self._on_loop:
+        if not self._embedded:
             with self.engine.begin() as conn:
                 yield conn
             return
@@ -266,6 +284,13 @@ class Database:
             self._conn = self.engine.connect()
         with self._conn.begin():
             yield self._conn
+
+    def _dispose(self) -> None:
+        """Close the kept connection and the pool (on the database thread, which used them)."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        self.engine.dispose()
 
     def _run_one(self, fn: Callable[[Connection], Any]) -> _Outcome:
         try:
@@ -290,8 +315,5 @@ class Database:
         if self._checkpointer is not None:
             self._checkpointer.cancel()
             await asyncio.gather(self._checkpointer, return_exceptions=True)
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-        await asyncio.get_running_loop().run_in_executor(self._executor, self.engine.dispose)
+        await asyncio.get_running_loop().run_in_executor(self._executor, self._dispose)
         self._executor.shutdown(wait=False)  # its one thread is idle: dispose just ran there

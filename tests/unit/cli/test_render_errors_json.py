@@ -56,6 +56,7 @@ def test_error_json_is_the_error_status_plus_extra_fields() -> None:
             "field_violations": [],
             "quota_violations": [],
             "origin": [],
+            "retry_after_s": None,
         },
         "request_id": "r-1",
     }
