@@ -1,8 +1,8 @@
-"""``spfed topology up|status|down``: a multi-operator topology as local processes.
+"""``spfed topology up|status|restart|down``: a multi-operator topology as local processes.
 
-Exit codes: 0 done; 1 failed (invalid file, a node that would not start, a
-status with an operator not SERVING); 2 usage (e.g. NAME left out while
-several topologies run). ``--json`` prints only JSON on stdout. Heavy modules
+Exit codes: 0 done; 1 failed (invalid file, a node that would not start or
+restart, a status with an operator not SERVING); 2 usage (e.g. NAME left out
+while several topologies run). ``--json`` prints only JSON on stdout. Heavy modules
 are imported inside the commands so ``spfed --help`` stays fast.
 """
 
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 if TYPE_CHECKING:
-    from spfed.topology import OperatorStatus, StopResult, TopologyState
+    from spfed.topology import OperatorStatus, RestartResult, StopResult, TopologyState
 
 __all__ = ["topology"]
 
@@ -106,12 +106,13 @@ def _where(state_root: Path | None) -> str:
 @click.group("topology")
 @click.option("--verbose", "-v", is_flag=True, help="Log each step on stderr.")
 def topology(verbose: bool) -> None:
-    """Bring a multi-operator topology up, show how it is, take it down.
+    """Bring a multi-operator topology up, show how it is, restart a node, take it down.
 
     A topology file names the operators, the upper SPs each one serves, their
     PoPs and the descriptors they onboard (see examples/topologies/demo.yaml).
-    Each operator runs as one 'spfed serve' process on 127.0.0.1; its config,
-    database and log live in <state dir>/<topology>/<operator>/.
+    Each operator runs as one 'spfed serve' process on a fixed port of
+    127.0.0.1; its config, database and log live in
+    <state dir>/<topology>/<operator>/.
     """
     handler = _StderrHandler()
     handler.setFormatter(logging.Formatter("spfed topology: %(levelname)s %(message)s"))
@@ -188,6 +189,7 @@ def _status_row(s: OperatorStatus) -> tuple[str, ...]:
         str(s.pid),
         s.process.value,
         s.health.value if s.health is not None else "-",
+        "yes" if s.serving else "no",
     )
 
 
@@ -196,7 +198,7 @@ def _status_row(s: OperatorStatus) -> tuple[str, ...]:
 @_state_dir_option
 @_json_option
 def status(name: str | None, state_dir: Path | None, as_json: bool) -> None:
-    """Show each operator of topology NAME: process, address, health.
+    """Show each operator of topology NAME: address, process, health, and whether it is up.
 
     NAME may be left out when exactly one topology runs. Exits 1 when none
     runs or an operator is not SERVING.
@@ -219,12 +221,106 @@ def status(name: str | None, state_dir: Path | None, as_json: bool) -> None:
     else:
         _print_table(
             f"topology {state.name}",
-            ("operator", "level", "parents", "address", "pid", "process", "health"),
+            ("operator", "level", "parents", "address", "pid", "process", "health", "up"),
             [_status_row(s) for s in statuses],
             caption=f"configs, databases and logs: {state.directory}",
         )
     if not all(s.serving for s in statuses):
         sys.exit(_EXIT_FAILED)
+
+
+def _pick_for(state_root: Path | None, name: str | None, operator: str) -> TopologyState:
+    """The running topology that has ``operator``: the one named, else the only one.
+
+    Raises:
+        click.UsageError: several running topologies have it and none is named.
+        SystemExit: none has it (exit 1, with what runs).
+    """
+    from spfed.topology import TopologyState
+
+    states = [s for s in TopologyState.all(state_root) if name is None or s.name == name]
+    having = [s for s in states if operator in s.operators]
+    if len(having) > 1:
+        names = ", ".join(s.name for s in having)
+        raise click.UsageError(
+            f"operator '{operator}' is in several topologies ({names}); pass --topology"
+        )
+    if having:
+        return having[0]
+    if not states:
+        what = f"topology '{name}' is not running" if name else "no topology is running"
+    else:
+        known = ", ".join(sorted({op for s in states for op in s.operators}))
+        what = f"no running topology has operator '{operator}' (operators: {known})"
+    _fail([f"spfed topology restart: {what} (state dir: {_where(state_root)})"])
+
+
+def _print_restarted(name: str, result: RestartResult, as_json: bool) -> None:
+    if as_json:
+        _echo_json({"name": name, **asdict(result)})
+        return
+    was = result.stopped.outcome.value.replace("_", " ")
+    click.echo(
+        f"{result.operator} of topology {name} serves again on {result.address}"
+        f" (pid {result.stopped.pid} {was}, now pid {result.pid}; {result.elapsed_s:.1f} s);"
+        " its upper SPs reconnect on their own"
+    )
+
+
+@topology.command("restart")
+@click.argument("operator")
+@click.option(
+    "--topology",
+    "name",
+    default=None,
+    help="The topology the operator is in (needed when several running ones have it).",
+)
+@_state_dir_option
+@click.option(
+    "--timeout",
+    "timeout_s",
+    type=click.FloatRange(min=0, min_open=True),
+    default=30.0,
+    show_default=True,
+    help="Seconds the node may take to serve again.",
+)
+@click.option(
+    "--stop-timeout",
+    "stop_timeout_s",
+    type=click.FloatRange(min=0),
+    default=10.0,
+    show_default=True,
+    help="Seconds the node gets after SIGTERM before SIGKILL.",
+)
+@_json_option
+def restart(
+    operator: str,
+    name: str | None,
+    state_dir: Path | None,
+    timeout_s: float,
+    stop_timeout_s: float,
+    as_json: bool,
+) -> None:
+    """Stop OPERATOR's node and start it again on the same address.
+
+    A node that has died is just started. It comes back from its generated
+    config (<state dir>/<topology>/<operator>/node.yaml) with its database,
+    so its services stay; its upper SPs reconnect by themselves (within their
+    federation.reconnect_max_s). Exits 1 if it does not serve within
+    --timeout; it is then stopped, the rest of the topology runs on.
+    """
+    from spfed.topology import LaunchError
+    from spfed.topology import restart as restart_node
+
+    state = _pick_for(state_dir, name, operator)
+    try:
+        result = restart_node(state, operator, timeout_s=timeout_s, stop_timeout_s=stop_timeout_s)
+    except LaunchError as exc:
+        lines = [f"spfed topology restart: {exc}"]
+        if exc.log_tail:
+            lines += [f"--- last lines of {exc.operator}'s log ---", *exc.log_tail, "---"]
+        _fail(lines)
+    _print_restarted(state.name, result, as_json)
 
 
 def _print_stopped(name: str, results: Sequence[StopResult], purged: bool, as_json: bool) -> None:

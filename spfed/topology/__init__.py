@@ -3,8 +3,9 @@
 A topology file (``spfed.topology.model``) names the operators, the upper SPs
 each serves, their PoPs and onboarded descriptors. ``up`` starts one
 ``spfed serve`` per operator on loopback and waits until they serve and their
-catalogues have settled; ``status`` asks each how it is; ``down`` stops them.
-Running topologies are recorded in state files (``spfed.topology.state``),
+catalogues have settled, each on a fixed loopback port; ``status`` asks each
+how it is; ``restart`` stops one and starts it again at the same address;
+``down`` stops them. Running topologies are recorded in state files (``spfed.topology.state``),
 through which every command's ``--node <operator>`` is resolved.
 ``load_placement`` reads the placement constraints of a service from YAML.
 """
@@ -21,6 +22,7 @@ from spfed.topology.loader import load_topology, parse_topology
 from spfed.topology.model import CapacitySpec, OperatorSpec, PopSpec, Topology
 from spfed.topology.placement import load_placement, parse_placement
 from spfed.topology.probes import Health
+from spfed.topology.restart import RestartResult, restart
 from spfed.topology.shutdown import StopOutcome, StopResult, down, purge
 from spfed.topology.state import (
     OperatorState,
@@ -43,6 +45,7 @@ __all__ = [
     "PlacementFileError",
     "PopSpec",
     "ProcessState",
+    "RestartResult",
     "StopOutcome",
     "StopResult",
     "Topology",
@@ -56,6 +59,7 @@ __all__ = [
     "parse_topology",
     "purge",
     "resolve_node",
+    "restart",
     "state_dir",
     "status",
     "topology_directory",

@@ -1,4 +1,4 @@
-"""One ``up`` or ``down`` of a topology at a time: ``flock`` on ``<topology dir>/.lock``.
+"""One ``up``, ``restart`` or ``down`` of a topology at a time: ``flock`` on its ``.lock``.
 
 The lock goes with the process holding it, so a crashed ``up`` leaves none.
 """
@@ -19,13 +19,18 @@ _LOCK_FILE = ".lock"
 
 @contextlib.contextmanager
 def exclusive(directory: Path, name: str) -> Iterator[None]:
-    """Hold the topology's lock; only one ``up`` or ``down`` of a topology at a time."""
+    """Hold the topology's lock; only one ``up``, ``restart`` or ``down`` of a topology at a time.
+
+    Raises:
+        LaunchError: another process holds it.
+    """
     with (directory / _LOCK_FILE).open("a") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise LaunchError(
-                f"another 'spfed topology up' or 'down' of '{name}' is running ({directory})"
+                f"another 'spfed topology up', 'restart' or 'down' of '{name}' is running"
+                f" ({directory})"
             ) from None
         try:
             yield

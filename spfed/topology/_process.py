@@ -9,7 +9,9 @@ and nothing here needs one. Whoever started a node reaps it (``exit_code``,
 
 A pid in a state file may, after a reboot or a crash, belong to some other
 process; ``is_serve_process`` reads ``/proc/<pid>/cmdline`` so that only
-``spfed serve --config <that config>`` is ever signalled.
+``spfed serve --config <that config>`` is ever signalled. A node restarted
+by hand on its generated config has a pid no state file knows;
+``node_pid`` finds it by that same command line.
 """
 
 from __future__ import annotations
@@ -23,8 +25,10 @@ from pathlib import Path
 
 __all__ = [
     "exit_code",
+    "find_serve_process",
     "is_serve_process",
     "log_tail",
+    "node_pid",
     "running",
     "serve_command",
     "signal_process",
@@ -155,6 +159,33 @@ def is_serve_process(pid: int, config: str | Path) -> bool:
         if os.path.realpath(os.path.join(cwd, value)) == wanted:
             return True
     return False
+
+
+def find_serve_process(config: str | Path) -> int | None:
+    """The lowest pid of a live ``spfed serve --config <config>``, else ``None``.
+
+    Reads every ``/proc/<pid>/cmdline`` this user may read, so it costs one
+    pass over the process table; ``None`` without ``/proc``.
+    """
+    try:
+        entries = [int(e.name) for e in Path("/proc").iterdir() if e.name.isdigit()]
+    except OSError:
+        return None
+    me = os.getpid()
+    found = [
+        pid
+        for pid in sorted(entries)
+        if pid != me and is_serve_process(pid, config) and running(pid)
+    ]
+    return found[0] if found else None
+
+
+def node_pid(recorded: int, config: str | Path) -> int | None:
+    """The pid of the node serving ``config``: ``recorded`` while it is that node, else
+    the one found on the process table (restarted by hand), else ``None`` (not running)."""
+    if running(recorded) and is_serve_process(recorded, config):
+        return recorded
+    return find_serve_process(config)
 
 
 def signal_process(pid: int, sig: signal.Signals) -> bool:

@@ -6,17 +6,23 @@ security material (``security/``: a CA, node certificates for mutual TLS,
 identity keys and service accounts between operators, an ``admin`` and the
 named customers at each node), and starts the operators
 leaves first, wave by wave: an upper SP's configuration names its lower SPs'
-addresses, so it starts once they serve. For each node it waits (bounded) for
-the ready file and for ``grpc.health.v1`` SERVING; then until every upper SP's
+addresses, so it starts once they serve. Each node gets a fixed port on
+127.0.0.1, picked free just before it starts and recorded in its
+configuration and the state, so a restarted node (``spfed topology restart``,
+or ``spfed serve`` on its ``node.yaml``) is where its upper SPs expect it; a
+node that could not bind its port because another process took it first is
+started again on a new one, before any upper SP's configuration names it.
+For each node it waits (bounded) for the ready file and for
+``grpc.health.v1`` SERVING; then until every upper SP's
 catalogue shows the regions and offers of those below it, so a request sent
 right after ``up`` can be placed. The state file is saved after every start,
 so ``down`` always finds what was started. If anything fails, everything
 started is stopped and ``LaunchError`` carries the tail of the failing
 operator's log.
 
-``up`` and ``down`` hold the topology's lock, so two of them never work on
-one topology at once. Everything here blocks; call it from a thread when an
-event loop runs.
+``up``, ``restart`` and ``down`` hold the topology's lock, so two of them
+never work on one topology at once. Everything here blocks; call it from a
+thread when an event loop runs.
 """
 
 from __future__ import annotations
@@ -26,19 +32,14 @@ import shutil
 import time
 from pathlib import Path
 
-from spfed.topology import _process
+from spfed.topology import _process, _starting
 from spfed.topology._lock import exclusive
+from spfed.topology._ports import address_of, pick_free_port, port_of, port_taken
 from spfed.topology.configs import OperatorPaths, write_node_config
 from spfed.topology.errors import AlreadyRunning, LaunchError
 from spfed.topology.loader import load_topology
 from spfed.topology.model import Topology
-from spfed.topology.probes import (
-    CatalogueExpectation,
-    Health,
-    check_health,
-    read_ready_file,
-    wait_for_catalogues,
-)
+from spfed.topology.probes import CatalogueExpectation, wait_for_catalogues
 from spfed.topology.security import TopologySecurity
 from spfed.topology.shutdown import stop_operators
 from spfed.topology.state import STATE_FILE, OperatorState, TopologyState, topology_directory
@@ -47,8 +48,9 @@ __all__ = ["up"]
 
 log = logging.getLogger(__name__)
 
-_POLL_S = 0.05
 _ABORT_STOP_S = 5.0
+_PORT_ATTEMPTS = 3
+"""Starts of one node when other processes keep taking the port picked for it."""
 
 
 def _save(state: TopologyState) -> None:
@@ -63,9 +65,7 @@ def _refuse_if_present(directory: Path, name: str) -> None:
         return
     existing = TopologyState.load(directory)
     alive = [
-        o.id
-        for o in existing.operators.values()
-        if _process.running(o.pid) and _process.is_serve_process(o.pid, o.config)
+        o.id for o in existing.operators.values() if _process.node_pid(o.pid, o.config) is not None
     ]
     if alive:
         raise AlreadyRunning(
@@ -76,39 +76,6 @@ def _refuse_if_present(directory: Path, name: str) -> None:
         f"topology '{name}' has a state file in {directory} but none of its processes runs;"
         f" clear it with 'spfed topology down {name}'"
     )
-
-
-def _failure(op: OperatorState, message: str) -> LaunchError:
-    tail = _process.log_tail(Path(op.log))
-    return LaunchError(f"{message} (log: {op.log})", operator=op.id, log_tail=tail)
-
-
-def _wait_serving(
-    op: OperatorState,
-    paths: OperatorPaths,
-    deadline: float,
-    timeout_s: float,
-    security: TopologySecurity,
-) -> str:
-    """Wait for ``op``'s ready file and SERVING; returns its address."""
-    address = ""
-    health = Health.UNREACHABLE
-    while True:
-        code = _process.exit_code(op.pid)
-        if code is not None:
-            raise _failure(op, f"operator {op.id} exited with code {code} before serving")
-        address = address or read_ready_file(paths.ready_file)
-        if address:
-            left = deadline - time.monotonic()
-            health = check_health(
-                address, timeout_s=max(0.2, min(1.0, left)), tls=security.client_tls()
-            )
-            if health is Health.SERVING:
-                return address
-        if time.monotonic() >= deadline:
-            what = f"report SERVING (health: {health})" if address else "write its ready file"
-            raise _failure(op, f"operator {op.id} did not {what} within {timeout_s:g} s")
-        time.sleep(_POLL_S)
 
 
 def _provision(topology: Topology, directory: Path) -> TopologySecurity:
@@ -125,6 +92,75 @@ def _provision(topology: Topology, directory: Path) -> TopologySecurity:
     )
 
 
+def _configure(
+    topology: Topology,
+    op: str,
+    paths: OperatorPaths,
+    addresses: dict[str, str],
+    security: TopologySecurity,
+) -> str:
+    """Give ``op`` a free fixed port and write its configuration; returns its address.
+
+    ``addresses`` holds every address handed out so far (its lower SPs' among
+    them, which its configuration names); ``op``'s is added.
+    """
+    taken = {port_of(a) for a in addresses.values()}
+    address = address_of(pick_free_port(avoid=taken))
+    addresses[op] = address
+    lowers = {c: addresses[c] for c in topology.children(op)}
+    write_node_config(topology, op, paths, lowers, security, listen=address)
+    return address
+
+
+def _spawn(state: TopologyState, op: str, paths: OperatorPaths) -> None:
+    pid = _starting.spawn(paths)
+    state.operators[op].pid = pid
+    _save(state)
+    log.info(
+        "event=operator_spawned topology=%s operator=%s pid=%d address=%s",
+        state.name,
+        op,
+        pid,
+        state.operators[op].address,
+    )
+
+
+def _serve(
+    topology: Topology,
+    state: TopologyState,
+    op: str,
+    addresses: dict[str, str],
+    deadline: float,
+    timeout_s: float,
+    security: TopologySecurity,
+) -> None:
+    """Wait until ``op`` serves; if it ended because another process took its port
+    between ``_configure`` and its bind, start it again on a new port (bounded).
+
+    Its upper SPs start in later waves, so their configurations get whichever
+    address it ends up with.
+    """
+    paths = OperatorPaths.under(state.directory, op)
+    for attempt in range(1, _PORT_ATTEMPTS + 1):
+        entry = state.operators[op]
+        try:
+            _starting.wait_serving(entry, paths, deadline, timeout_s, security)
+            return
+        except _starting.ExitedEarly:
+            port = port_of(entry.address)
+            if attempt == _PORT_ATTEMPTS or not port_taken(port):
+                raise
+            log.warning(
+                "event=port_taken topology=%s operator=%s port=%d attempt=%d",
+                state.name,
+                op,
+                port,
+                attempt,
+            )
+        entry.address = _configure(topology, op, paths, addresses, security)
+        _spawn(state, op, paths)
+
+
 def _start_all(
     topology: Topology, state: TopologyState, timeout_s: float, security: TopologySecurity
 ) -> None:
@@ -135,16 +171,13 @@ def _start_all(
         for op in wave:
             spec = topology.operators[op]
             paths = OperatorPaths.under(state.directory, op)
-            lowers = {c: addresses[c] for c in topology.children(op)}
-            write_node_config(topology, op, paths, lowers, security)
-            paths.ready_file.unlink(missing_ok=True)
+            address = _configure(topology, op, paths, addresses, security)
             if paths.log.exists():
                 paths.log.replace(paths.log.with_name(paths.log.name + ".1"))
-            pid = _process.spawn_serve(paths.config, paths.log)
             state.operators[op] = OperatorState(
                 id=op,
-                address="",
-                pid=pid,
+                address=address,
+                pid=0,
                 config=str(paths.config),
                 log=str(paths.log),
                 database=paths.database_url,
@@ -152,19 +185,15 @@ def _start_all(
                 level=levels[op],
                 pops={p.name: p.region for p in spec.pops},
             )
-            _save(state)
-            log.info("event=operator_spawned topology=%s operator=%s pid=%d", state.name, op, pid)
+            _spawn(state, op, paths)
         deadline = started + timeout_s
         for op in wave:
-            paths = OperatorPaths.under(state.directory, op)
-            address = _wait_serving(state.operators[op], paths, deadline, timeout_s, security)
-            addresses[op] = state.operators[op].address = address
-            _save(state)
+            _serve(topology, state, op, addresses, deadline, timeout_s, security)
             log.info(
                 "event=operator_serving topology=%s operator=%s address=%s elapsed_s=%.2f",
                 state.name,
                 op,
-                address,
+                state.operators[op].address,
                 time.monotonic() - started,
             )
 
@@ -188,7 +217,7 @@ def _wait_catalogues(
     )
     if unmet:
         first = unmet[0].partition(":")[0]
-        raise _failure(
+        raise _starting.failure(
             state.operators[first],
             f"the catalogues did not settle within {timeout_s:g} s: {'; '.join(unmet)}",
         )

@@ -3,7 +3,9 @@
 Processes are stopped top nodes first: SIGTERM, a bounded wait, SIGKILL for
 stragglers. Before each signal the pid is checked to still run that
 operator's ``spfed serve`` (``/proc/<pid>/cmdline``), so a reused pid is never
-signalled. The state file goes once every process is gone; logs and
+signalled; a node restarted by hand on its ``node.yaml`` is found by that
+command line and stopped too. ``stop_processes`` is also how ``restart``
+stops one node. The state file goes once every process is gone; logs and
 databases stay unless purged.
 """
 
@@ -13,6 +15,7 @@ import logging
 import shutil
 import signal
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -23,7 +26,7 @@ from spfed.topology.dataplane import remove_dataplane
 from spfed.topology.errors import AlreadyRunning, LaunchError
 from spfed.topology.state import STATE_FILE, OperatorState, TopologyState, topology_directory
 
-__all__ = ["StopOutcome", "StopResult", "down", "purge", "stop_operators"]
+__all__ = ["StopOutcome", "StopResult", "down", "purge", "stop_operators", "stop_processes"]
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +34,7 @@ _KILL_WAIT_S = 5.0
 
 
 class StopOutcome(StrEnum):
-    """What ``down`` did to one operator's process."""
+    """What ``down`` (or ``restart``) did to one operator's process."""
 
     STOPPED = "stopped"
     """Ended after SIGTERM."""
@@ -45,14 +48,72 @@ class StopOutcome(StrEnum):
 
 @dataclass(frozen=True)
 class StopResult:
-    """One operator's process at ``down``."""
+    """One operator's process at ``down`` (or ``restart``)."""
 
     operator: str
     """Operator id."""
     pid: int
-    """Its pid."""
+    """The pid signalled (the recorded one unless restarted by hand)."""
     outcome: StopOutcome
     """What happened."""
+
+
+def stop_processes(
+    topology: str, operators: Sequence[OperatorState], timeout_s: float
+) -> list[StopResult]:
+    """Stop the nodes of ``operators`` together, in that order; one result each, in order.
+
+    Each node is found by its recorded pid or, restarted by hand, by its
+    command line (``_process.node_pid``); it gets SIGTERM, all of them then
+    share up to ``timeout_s`` to end, and SIGKILL goes to those left. A
+    recorded pid that runs something else is left alone (``NOT_OURS``).
+
+    Raises:
+        LaunchError: a process survived SIGKILL.
+    """
+    outcomes: dict[str, StopOutcome] = {}
+    pids = {op.id: op.pid for op in operators}
+    signalled: list[OperatorState] = []
+    for op in operators:
+        live = _process.node_pid(op.pid, op.config)
+        if live is None and _process.running(op.pid):
+            log.warning(
+                "event=pid_not_ours topology=%s operator=%s pid=%d", topology, op.id, op.pid
+            )
+            outcomes[op.id] = StopOutcome.NOT_OURS
+        elif live is None or not _process.signal_process(live, signal.SIGTERM):
+            outcomes[op.id] = StopOutcome.NOT_RUNNING
+        else:
+            pids[op.id] = live
+            signalled.append(op)
+    left = set(_process.wait_gone([pids[o.id] for o in signalled], timeout_s))
+    killed = []
+    for op in signalled:
+        pid = pids[op.id]
+        if pid not in left:
+            outcomes[op.id] = StopOutcome.STOPPED
+        elif _process.is_serve_process(pid, op.config) and _process.signal_process(
+            pid, signal.SIGKILL
+        ):
+            log.warning("event=operator_killed topology=%s operator=%s", topology, op.id)
+            outcomes[op.id] = StopOutcome.KILLED
+            killed.append(pid)
+        else:
+            outcomes[op.id] = StopOutcome.STOPPED
+    stuck = _process.wait_gone(killed, _KILL_WAIT_S)
+    if stuck:
+        raise LaunchError(
+            f"topology '{topology}': processes {', '.join(map(str, stuck))} survived SIGKILL"
+        )
+    for op in operators:
+        log.info(
+            "event=operator_stopped topology=%s operator=%s pid=%d outcome=%s",
+            topology,
+            op.id,
+            pids[op.id],
+            outcomes[op.id],
+        )
+    return [StopResult(o.id, pids[o.id], outcomes[o.id]) for o in operators]
 
 
 def stop_operators(state: TopologyState, timeout_s: float) -> list[StopResult]:
@@ -64,49 +125,12 @@ def stop_operators(state: TopologyState, timeout_s: float) -> list[StopResult]:
         LaunchError: a process survived SIGKILL; the state file is kept.
     """
     ordered = sorted(state.operators.values(), key=lambda o: (o.level, o.id))
-    outcomes: dict[str, StopOutcome] = {}
-    signalled: list[OperatorState] = []
-    for op in ordered:
-        if not _process.running(op.pid):
-            outcomes[op.id] = StopOutcome.NOT_RUNNING
-        elif not _process.is_serve_process(op.pid, op.config):
-            log.warning(
-                "event=pid_not_ours topology=%s operator=%s pid=%d", state.name, op.id, op.pid
-            )
-            outcomes[op.id] = StopOutcome.NOT_OURS
-        elif _process.signal_process(op.pid, signal.SIGTERM):
-            signalled.append(op)
-        else:
-            outcomes[op.id] = StopOutcome.NOT_RUNNING
-    left = set(_process.wait_gone([o.pid for o in signalled], timeout_s))
-    killed = []
-    for op in signalled:
-        if op.pid not in left:
-            outcomes[op.id] = StopOutcome.STOPPED
-        elif _process.is_serve_process(op.pid, op.config) and _process.signal_process(
-            op.pid, signal.SIGKILL
-        ):
-            log.warning("event=operator_killed topology=%s operator=%s", state.name, op.id)
-            outcomes[op.id] = StopOutcome.KILLED
-            killed.append(op.pid)
-        else:
-            outcomes[op.id] = StopOutcome.STOPPED
-    stuck = _process.wait_gone(killed, _KILL_WAIT_S)
-    if stuck:
-        raise LaunchError(
-            f"topology '{state.name}': processes {', '.join(map(str, stuck))} survived SIGKILL;"
-            " the state file is kept"
-        )
+    try:
+        results = stop_processes(state.name, ordered, timeout_s)
+    except LaunchError as exc:
+        raise LaunchError(f"{exc}; the state file is kept") from exc
     state.remove()
-    for op in ordered:
-        log.info(
-            "event=operator_stopped topology=%s operator=%s pid=%d outcome=%s",
-            state.name,
-            op.id,
-            op.pid,
-            outcomes[op.id],
-        )
-    return [StopResult(o.id, o.pid, outcomes[o.id]) for o in ordered]
+    return results
 
 
 def down(state: TopologyState, timeout_s: float = 10.0, *, purge: bool = False) -> list[StopResult]:

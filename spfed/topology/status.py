@@ -22,11 +22,11 @@ class ProcessState(StrEnum):
     """Whether an operator's process runs."""
 
     RUNNING = "running"
-    """Its pid runs its ``spfed serve``."""
+    """Its ``spfed serve`` runs (under the recorded pid, or another after a restart by hand)."""
     GONE = "gone"
     """No process has its pid."""
     FOREIGN = "foreign"
-    """Its pid now belongs to some other process."""
+    """Its pid now belongs to some other process, and its node does not run."""
 
 
 @dataclass(frozen=True)
@@ -40,9 +40,10 @@ class OperatorStatus:
     parents: tuple[str, ...]
     """Upper SPs it serves."""
     address: str
-    """``host:port`` of its API ("" while starting)."""
+    """``host:port`` of its API: fixed for the topology's life ("" only in states written
+    before ports were fixed, while starting)."""
     pid: int
-    """Process id."""
+    """Process id: the running node's (also when restarted by hand), else the recorded one."""
     process: ProcessState
     """Whether the process runs."""
     health: Health | None
@@ -55,12 +56,14 @@ class OperatorStatus:
 
 
 def _one(op: OperatorState, timeout_s: float, tls: ClientTls | None) -> OperatorStatus:
-    if not _process.running(op.pid):
-        process = ProcessState.GONE
-    elif _process.is_serve_process(op.pid, op.config):
+    # A node restarted by hand on its node.yaml runs under a pid the state does not know.
+    pid = _process.node_pid(op.pid, op.config)
+    if pid is not None:
         process = ProcessState.RUNNING
-    else:
+    elif _process.running(op.pid):
         process = ProcessState.FOREIGN
+    else:
+        process = ProcessState.GONE
     health = None
     if process is ProcessState.RUNNING:
         health = check_health(op.address, timeout_s, tls) if op.address else Health.UNREACHABLE
@@ -69,7 +72,7 @@ def _one(op: OperatorState, timeout_s: float, tls: ClientTls | None) -> Operator
         level=op.level,
         parents=tuple(op.parents),
         address=op.address,
-        pid=op.pid,
+        pid=op.pid if pid is None else pid,
         process=process,
         health=health,
     )

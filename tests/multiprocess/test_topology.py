@@ -14,7 +14,7 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncGenerator, Iterator
-from contextlib import aclosing
+from contextlib import aclosing, contextmanager
 from pathlib import Path
 from typing import cast
 
@@ -74,10 +74,12 @@ def crash_report(root: Path) -> str:
     return "\n".join(out)
 
 
-@pytest.fixture
-def state_root(tmp_path: Path) -> Iterator[Path]:
-    """A private state directory; every node still running under it at the end is stopped."""
-    root = tmp_path / "state"
+@contextmanager
+def stopped_at_exit(root: Path) -> Iterator[Path]:
+    """``root`` as a state directory; whatever happens, every node under it is stopped at exit.
+
+    Fails if ``down`` left a process running (which is then killed).
+    """
     try:
         yield root
     finally:
@@ -90,6 +92,13 @@ def state_root(tmp_path: Path) -> Iterator[Path]:
         if report:
             print(report)
         assert not leftovers, f"processes left running: {leftovers}"
+
+
+@pytest.fixture
+def state_root(tmp_path: Path) -> Iterator[Path]:
+    """A private state directory; every node still running under it at the end is stopped."""
+    with stopped_at_exit(tmp_path / "state") as root:
+        yield root
 
 
 def spfed(*args: str, root: Path, timeout_s: float = 90.0) -> subprocess.CompletedProcess[str]:

@@ -23,7 +23,7 @@ def run(*args: str) -> tuple[int, str, str]:
 def test_help_lists_the_commands() -> None:
     code, out, _ = run("--help")
     assert code == 0
-    for command in ("up", "status", "down"):
+    for command in ("up", "status", "restart", "down"):
         assert f"  {command} " in out
 
 
@@ -79,6 +79,32 @@ def test_name_is_needed_when_several_run(tmp_path: Path) -> None:
         code, _, err = run(command, "--state-dir", str(tmp_path))
         assert code == 2
         assert "several topologies are running (one, two); name one" in err
+
+
+def test_restart_names_what_runs_when_it_cannot_find_the_operator(tmp_path: Path) -> None:
+    code, out, err = run("restart", "retail", "--state-dir", str(tmp_path))
+    assert (code, out) == (1, "")
+    assert err == f"spfed topology restart: no topology is running (state dir: {tmp_path})\n"
+    fake_state(tmp_path, "one", a=NO_SUCH_PID, b=NO_SUCH_PID)
+    code, _, err = run("restart", "retail", "--state-dir", str(tmp_path))
+    assert code == 1
+    assert "no running topology has operator 'retail' (operators: a, b)" in err
+    code, _, err = run("restart", "a", "--topology", "two", "--state-dir", str(tmp_path))
+    assert code == 1
+    assert "topology 'two' is not running" in err
+
+
+def test_restart_needs_the_topology_when_several_have_the_operator(tmp_path: Path) -> None:
+    fake_state(tmp_path, "one", a=NO_SUCH_PID)
+    fake_state(tmp_path, "two", a=NO_SUCH_PID, b=NO_SUCH_PID)
+    code, _, err = run("restart", "a", "--state-dir", str(tmp_path))
+    assert code == 2
+    assert "operator 'a' is in several topologies (one, two); pass --topology" in err
+    # Named, or the only one having it: restart itself then reports what stops it.
+    for args in (("a", "--topology", "two"), ("b",)):
+        code, _, err = run("restart", *args, "--state-dir", str(tmp_path))
+        assert code == 1
+        assert err.startswith(f"spfed topology restart: cannot restart {args[0]}: ")
 
 
 def test_down_is_idempotent(tmp_path: Path) -> None:
