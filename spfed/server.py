@@ -88,12 +88,18 @@ class ApiServer:
         """Listen on ``host:port`` (port 0 picks one); returns the bound ``host:port``.
 
         Without ``tls`` the port is plaintext (development only).
+
+        Raises:
+            OSError: the address cannot be bound (taken, or not this host's).
         """
         host, _, _ = address.rpartition(":")
-        if tls is None:
-            port = self.server.add_insecure_port(address)
-        else:
-            port = self.server.add_secure_port(address, tls.credentials())
+        try:
+            if tls is None:
+                port = self.server.add_insecure_port(address)
+            else:
+                port = self.server.add_secure_port(address, tls.credentials())
+        except RuntimeError as exc:  # grpc's word for a port it failed to bind
+            raise OSError(f"cannot listen on {address}: {exc}") from exc
         if port == 0:
             raise OSError(f"cannot listen on {address}")
         return f"{host}:{port}"
