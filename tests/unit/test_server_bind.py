@@ -1,4 +1,4 @@
-"""Binding the API server: a taken port is an OSError naming the address, not grpc's RuntimeError."""
+"""Binding the API server: a taken port is an OSError naming the address."""
 
 from __future__ import annotations
 
