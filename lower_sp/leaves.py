@@ -5,6 +5,13 @@ address plan), one port per attached unit connection point (address from the
 plan), one server per VM or container unit. Every handle is handed to
 ``record`` the moment the VIM returns it, so that compensation after any
 failure, or after a crash, deletes exactly what exists.
+
+At most ``CREATIONS_PER_PART`` creations of a part are in flight at once. A
+VIM gains nothing from hundreds of concurrent calls of one service (OpenStack
+queues them in its thread pool, the emulated PoP under one lock), while each
+call in flight holds a task, a coroutine and their closures: a part at
+``limits.max_functions`` would hold some ten thousand such objects, every
+one scanned by each full garbage collection of the node.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ import asyncio
 import ipaddress
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import TypeAdapter
 
@@ -34,6 +41,7 @@ from spfed.gathering import gather_all
 from spfed.model import PortRecord, UnitKind, UnitRecord, VnfDescriptor, VnfRecord, split_ref
 
 __all__ = [
+    "CREATIONS_PER_PART",
     "Handle",
     "HandleKind",
     "LocalMember",
@@ -46,6 +54,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+A = TypeVar("A")
 Handle = NetworkHandle | PortHandle | ServerHandle
 HandleKind = Literal["network", "port", "server"]
 Record = Callable[[HandleKind, str, Handle], None]
@@ -54,6 +63,10 @@ _HANDLES: dict[HandleKind, TypeAdapter[Handle]] = {
     "port": TypeAdapter(PortHandle),
     "server": TypeAdapter(ServerHandle),
 }
+
+
+CREATIONS_PER_PART = 16
+"""VIM creations (networks, then ports, then servers) of one part in flight at once."""
 
 
 def encode_handle(kind: HandleKind, handle: Handle) -> str:
@@ -137,16 +150,37 @@ class _Creations:
     """
 
     def __init__(self) -> None:
-        self._tasks: list[asyncio.Future[object]] = []
+        # Only unfinished creations: a finished one holds nothing settle must wait for.
+        self._running: set[asyncio.Future[Any]] = set()
 
     async def run(self, creation: Awaitable[T]) -> T:
         task: asyncio.Future[T] = asyncio.ensure_future(creation)
-        self._tasks.append(task)  # type: ignore[arg-type]
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
         return await asyncio.shield(task)
 
     async def settle(self) -> None:
-        if self._tasks:
-            await asyncio.wait(self._tasks)
+        while self._running:
+            await asyncio.wait(set(self._running))
+
+
+async def _bounded(items: Sequence[A], create: Callable[[A], Awaitable[T]]) -> list[T]:
+    """``create(item)`` for each item, ``CREATIONS_PER_PART`` at most at once; results in order.
+
+    On the first failure no further item starts and the error is raised as
+    ``gather_all`` raises it; cancelled, likewise. A creation already handed
+    to ``_Creations.run`` finishes regardless (``deploy_part`` settles it).
+    """
+    results: dict[int, T] = {}
+    # One iterator shared by the workers: each index is taken exactly once.
+    indexes = iter(range(len(items)))
+
+    async def worker() -> None:
+        for i in indexes:
+            results[i] = await create(items[i])
+
+    await gather_all(*(worker() for _ in range(min(CREATIONS_PER_PART, len(items)))))
+    return [results[i] for i in range(len(items))]
 
 
 async def deploy_part(
@@ -222,7 +256,7 @@ async def _deploy(
         return link, await creations.run(create())
 
     links = sorted({b.link for b in bindings if b.link in plan.links})
-    networks = dict(await gather_all(*(network(link) for link in links)))
+    networks = dict(await _bounded(links, network))
 
     async def port(binding: PortBinding) -> tuple[PortBinding, PortHandle]:
         cp = next(
@@ -253,7 +287,7 @@ async def _deploy(
         return binding, await creations.run(create())
 
     attached = [b for b in bindings if b.link in networks]
-    ports = dict(await gather_all(*(port(b) for b in attached)))
+    ports = dict(await _bounded(attached, port))
     ports_of: dict[tuple[str, str], list[tuple[PortBinding, PortHandle]]] = {}
     for b, h in ports.items():
         ports_of.setdefault((b.member, b.unit), []).append((b, h))
@@ -285,7 +319,8 @@ async def _deploy(
 
         return member.member, unit_id, await creations.run(create())
 
-    servers = await gather_all(*(server(m, u.id) for m in members for u in m.vnfd.deployment_units))
+    unit_ids = [(m, u.id) for m in members for u in m.vnfd.deployment_units]
+    servers = await _bounded(unit_ids, lambda mu: server(*mu))
     by_unit = {(m, u): h for m, u, h in servers}
     records = []
     for m in members:

@@ -237,7 +237,7 @@ class EmulatedPop:
                 state = self._live()
                 # Two services may put their ends of one link (a slice link) on one
                 # segment: then it is one subnet, and addresses are unique across it.
-                sharing = state.segments.get(segment, set()) if segment else set()
+                sharing = state.segments.get(segment, {}) if segment else {}
                 others = sorted(
                     n for n in sharing if state.networks[n].subnet.network != subnet.network
                 )
@@ -366,7 +366,7 @@ class EmulatedPop:
             if mac and mac in macs:
                 raise AlreadyExists(f"MAC {mac} is already taken on network {network.id}")
             record = PortRecord(
-                _new_id(), network.id, request.name, address, mac or generate_mac(macs)
+                _new_id(), network.id, request.name, address, mac or generate_mac(macs.keys())
             )
             state.add_port(record)
             handle = state.port_handle(self._name, record)
