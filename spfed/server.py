@@ -5,11 +5,14 @@ errors to statuses, then authentication and rights (so its refusals are
 mapped like any other error, and no servicer sees a refused call), then the
 refusal of undecodable request bodies (INVALID_ARGUMENT, after authentication).
 
-A request larger than ``limits.max_request_bytes`` is refused by grpc itself
-(``grpc.max_receive_message_length``) with RESOURCE_EXHAUSTED, before any of
-it is decoded: gRPC's documented status for a message over the configured
-limit (doc/statuscodes.md, "Sent or received message was larger than
-configured limit").
+A request larger than ``limits.max_request_bytes`` is INVALID_ARGUMENT naming
+that limit (``DecodeInterceptor``), without being decoded. One larger than
+``TRANSPORT_FACTOR`` times the limit is refused by grpc itself
+(``grpc.max_receive_message_length``) before it is even read whole, with
+RESOURCE_EXHAUSTED: gRPC's documented status for a message over the
+configured limit (doc/statuscodes.md, "Sent or received message was larger
+than configured limit"). The margin between the two lets a caller that is
+slightly over learn which setting it crossed, while memory stays bounded.
 """
 
 from __future__ import annotations
@@ -52,6 +55,10 @@ _OPTIONS = (
 )
 
 
+TRANSPORT_FACTOR = 2
+"""grpc's own bound on a request, in multiples of ``limits.max_request_bytes``."""
+
+
 class ApiServer:
     """A ``grpc.aio`` server offering the platform API, ``grpc.health.v1`` and reflection."""
 
@@ -71,9 +78,12 @@ class ApiServer:
                 AccessLogInterceptor(),
                 ErrorInterceptor(node_id, max_violations=limits.max_violations),
                 AuthInterceptor(authenticate, RIGHTS),
-                DecodeInterceptor(),
+                DecodeInterceptor(limits.max_request_bytes),
             ),
-            options=(*_OPTIONS, ("grpc.max_receive_message_length", limits.max_request_bytes)),
+            options=(
+                *_OPTIONS,
+                ("grpc.max_receive_message_length", TRANSPORT_FACTOR * limits.max_request_bytes),
+            ),
         )
         platform_service_pb2_grpc.add_PlatformServiceServicer_to_server(servicer, self.server)
         gatekeeper_pb2_grpc.add_GatekeeperServiceServicer_to_server(gatekeeper, self.server)

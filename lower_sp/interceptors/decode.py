@@ -13,8 +13,9 @@ handler rate-limits (``spfed.logs``). (gRPC's own table says INTERNAL for a
 request that does not parse; the fault is the caller's, and no retry of the
 same bytes can succeed, which is what INVALID_ARGUMENT says.)
 
-Bodies larger than ``limits.max_request_bytes`` never get here: grpc refuses
-them with RESOURCE_EXHAUSTED before decoding (``spfed.server``). Handlers with
+A body larger than ``limits.max_request_bytes`` is refused the same way, with
+a field violation naming the limit, and is never parsed. grpc itself refuses
+far larger ones before they are read whole (``spfed.server``). Handlers with
 request streams (reflection) are left to grpc.
 """
 
@@ -27,7 +28,7 @@ from typing import Any, TypeVar
 import grpc
 
 from lower_sp.interceptors._wrap import Context, Stream, Unary, rewrap
-from spfed.errors import InvalidArgument
+from spfed.errors import FieldViolation, InvalidArgument
 
 __all__ = ["DecodeInterceptor"]
 
@@ -45,6 +46,16 @@ class _Undecodable:
         self.problem = problem
 
 
+class _Oversized(_Undecodable):
+    """Stands in for a request body over ``limits.max_request_bytes``, left unparsed."""
+
+    __slots__ = ("size",)
+
+    def __init__(self, size: int) -> None:
+        super().__init__(f"{size} bytes")
+        self.size = size
+
+
 def _message_name(deserializer: Callable[[bytes], Any]) -> str:
     """``spfed.v1.InstantiateServiceRequest`` for ``InstantiateServiceRequest.FromString``."""
     owner = getattr(deserializer, "__self__", None)
@@ -53,8 +64,10 @@ def _message_name(deserializer: Callable[[bytes], Any]) -> str:
     return name if isinstance(name, str) else "request message of this method"
 
 
-def _tolerant(deserializer: Callable[[bytes], Any]) -> Callable[[bytes], Any]:
+def _tolerant(deserializer: Callable[[bytes], Any], max_bytes: int) -> Callable[[bytes], Any]:
     def decode(body: bytes) -> Any:
+        if len(body) > max_bytes:
+            return _Oversized(len(body))
         try:
             return deserializer(body)
         # protobuf raises DecodeError, but whatever a parser raises on a body is
@@ -66,7 +79,11 @@ def _tolerant(deserializer: Callable[[bytes], Any]) -> Callable[[bytes], Any]:
 
 
 class DecodeInterceptor(grpc.aio.ServerInterceptor):
-    """Answers INVALID_ARGUMENT to a request body that is not the method's message."""
+    """Answers INVALID_ARGUMENT to a request body that is not the method's message, or that is
+    larger than ``max_bytes`` (``limits.max_request_bytes``)."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self._max_bytes = max_bytes
 
     async def intercept_service(
         self,
@@ -81,7 +98,26 @@ class DecodeInterceptor(grpc.aio.ServerInterceptor):
         method = handler_call_details.method
         expected = _message_name(handler.request_deserializer)
 
+        max_bytes = self._max_bytes
+
         def refuse(request: _Undecodable, context: Context) -> InvalidArgument:
+            if isinstance(request, _Oversized):
+                log.warning(
+                    "event=request_oversized method=%s peer=%s bytes=%d",
+                    method,
+                    context.peer(),
+                    request.size,
+                )
+                return InvalidArgument(
+                    f"the request is {request.size} bytes; this node's"
+                    f" limits.max_request_bytes is {max_bytes}",
+                    field_violations=[
+                        FieldViolation(
+                            "request",
+                            f"{request.size} bytes, at most {max_bytes} (limits.max_request_bytes)",
+                        )
+                    ],
+                )
             log.warning(
                 "event=request_undecodable method=%s peer=%s problem=%r",
                 method,
@@ -107,4 +143,6 @@ class DecodeInterceptor(grpc.aio.ServerInterceptor):
 
             return call
 
-        return rewrap(handler, unary, stream, _tolerant(handler.request_deserializer))
+        return rewrap(
+            handler, unary, stream, _tolerant(handler.request_deserializer, self._max_bytes)
+        )

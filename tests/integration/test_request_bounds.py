@@ -34,6 +34,16 @@ FN = cpb.OFFER_KIND_NETWORK_FUNCTION
 NS = cpb.OFFER_KIND_NETWORK_SERVICE
 
 
+def field_violations(
+    error: grpc.aio.AioRpcError,
+) -> list[error_details_pb2.BadRequest.FieldViolation]:
+    """The ``BadRequest`` field violations of a refused call."""
+    status: status_pb2.Status = rpc_status.from_call(error)
+    bad = error_details_pb2.BadRequest()
+    assert any(d.Unpack(bad) for d in status.details)
+    return list(bad.field_violations)
+
+
 @pytest.fixture
 async def fed(tmp_path: Path) -> AsyncIterator[Federation]:
     spec = {
@@ -188,18 +198,21 @@ async def test_an_undecodable_body_is_invalid_argument_without_a_traceback(
     assert len(undecodable) == 6
 
 
-async def test_a_request_over_the_size_limit_is_resource_exhausted_before_decoding(
+async def test_a_request_over_the_size_limit_is_refused_naming_the_limit(
     fed: Federation, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """grpc refuses it (RESOURCE_EXHAUSTED, its documented status for a message over the
-    configured limit); a request just under the limit is decoded and judged."""
+    """Over ``limits.max_request_bytes``: INVALID_ARGUMENT naming the limit, never parsed.
+    Past twice the limit grpc refuses it itself (RESOURCE_EXHAUSTED, its documented status
+    for a message over the configured limit), even without a token. A request exactly at
+    the limit is decoded and judged."""
     async with fed.channel("retail") as channel:
         call = channel.unary_unary("/spfed.v1.PlatformService/InstantiateService")
         metadata = await bearer(fed)
 
         def request(size: int) -> bytes:
             head = api.InstantiateServiceRequest(request_id="r").SerializeToString()
-            filler = size - len(head) - 4  # field 2 (name): a tag, a 3-byte length, the value
+            length_bytes = 3 if size < (1 << 21) else 4
+            filler = size - len(head) - 1 - length_bytes  # field 2 (name): tag, length, value
             body = api.InstantiateServiceRequest(
                 request_id="r", name="n" * filler
             ).SerializeToString()
@@ -209,13 +222,23 @@ async def test_a_request_over_the_size_limit_is_resource_exhausted_before_decodi
         with caplog.at_level(logging.INFO):
             with pytest.raises(grpc.aio.AioRpcError) as over:
                 await call(request(MAX_REQUEST_BYTES + 1), metadata=metadata, timeout=5)
-            assert over.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
-            assert "larger than max" in (over.value.details() or "")
-            # Even without a token: it is refused before anything reads it.
+            assert over.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+            assert f"limits.max_request_bytes is {MAX_REQUEST_BYTES}" in (
+                over.value.details() or ""
+            )
+            violations = field_violations(over.value)
+            assert [v.field for v in violations] == ["request"]
+            # Without a token the size says nothing: the call is refused as anonymous.
             with pytest.raises(grpc.aio.AioRpcError) as anonymous:
                 await call(request(MAX_REQUEST_BYTES + 1), timeout=5)
-            assert anonymous.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
+            assert anonymous.value.code() is grpc.StatusCode.UNAUTHENTICATED
+            # Far over: grpc refuses it before reading it whole, token or not.
+            with pytest.raises(grpc.aio.AioRpcError) as far:
+                await call(request(2 * MAX_REQUEST_BYTES + 1), timeout=5)
+            assert far.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
+            assert "larger than max" in (far.value.details() or "")
             with pytest.raises(grpc.aio.AioRpcError) as under:
                 await call(request(MAX_REQUEST_BYTES), metadata=metadata, timeout=5)
             assert under.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+            assert "limits.max_request_bytes" not in (under.value.details() or "")
     assert [r for r in caplog.records if r.exc_info] == []
