@@ -4,6 +4,10 @@ The lower SP is called through the same API as any node; its lifecycle
 events stream back (no polling) and are relayed up with the lower SP's id in
 their origin path. A failure at the lower SP, however deep, arrives as the
 same typed error with its origin.
+
+A sub-service is sent with a deterministic request id, so the lower SP admits
+it once however often it is sent, and it can be found again by that id when
+the upper SP never recorded the answer (``find_subservice``).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from spfed.model import (
     ServiceState,
 )
 
-__all__ = ["DelegationResult", "LowerSp", "delegate", "release"]
+__all__ = ["DelegationResult", "LowerSp", "delegate", "find_subservice", "release"]
 
 Relay = Callable[[ServiceEvent], Awaitable[None]]
 
@@ -56,6 +60,12 @@ class LowerSp(Protocol):
 
     async def terminate(self, service_id: str, request_id: str = "") -> Operation:
         """Start terminating it."""
+        ...
+
+    async def list_services(
+        self, *, include_inactive: bool = False, page_size: int = 0
+    ) -> list[ServiceRecord]:
+        """The caller's own services there, newest first (every page)."""
         ...
 
     async def get_catalogue(self) -> Catalogue:
@@ -194,3 +204,25 @@ async def release(
                 f"sub-service {service_id} at {lower.id} ended {record.state.value}, not terminated"
             )
         )
+
+
+async def find_subservice(lower: LowerSp, request_id: str) -> ServiceRecord | None:
+    """The sub-service ``lower`` admitted under ``request_id``, terminated ones included;
+    None when it admitted nothing under it.
+
+    For a part whose InstantiateService answer never reached the upper SP's
+    records (a lost answer, or a crash between sending and recording). The API
+    has no lookup by request id, and a node shows a caller only the caller's own
+    services, so this reads the upper SP's services at ``lower`` (every page)
+    and picks the one with that request id: linear in what this upper SP holds
+    there, and only on this rare path. Sending the same InstantiateService
+    again would also return the sub-service, but would create it when the lower
+    SP had never admitted it.
+
+    Raises:
+        SpfedError: the lower SP could not be asked (``Unavailable`` when unreachable).
+    """
+    for record in await lower.list_services(include_inactive=True):
+        if record.request_id == request_id:
+            return record
+    return None

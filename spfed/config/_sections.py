@@ -106,6 +106,10 @@ class FederationConfig:
     to a lower SP that went away."""
     reconnect_max_s: PositiveSeconds = 5.0
     """Largest backoff delay of the catalogue subscription and of the channel's reconnection."""
+    terminate_deadline_s: PositiveSeconds = 600.0
+    """How long a termination keeps trying a lower SP that is unreachable or slow (UNAVAILABLE,
+    DEADLINE_EXCEEDED, ABORTED), from its TerminateService, before it fails naming that SP;
+    attempts back off from ``reconnect_initial_s`` to ``reconnect_max_s``."""
 
 
 @with_config(_STRICT)

@@ -61,7 +61,8 @@ class InstantiateState:
     plan: AddressPlan | None = None
     """The address plan."""
     remote: dict[str, RemotePart] = field(default_factory=dict)
-    """Delegated parts' sub-services, by part id."""
+    """Delegated parts' sub-services, by part id: every part sent to a lower SP, until
+    compensation released its sub-service (what is left may still exist below)."""
 
 
 @dataclass

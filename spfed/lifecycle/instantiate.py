@@ -57,6 +57,8 @@ from spfed.lifecycle.chains import chain_sides
 from spfed.lifecycle.context import InstantiateContext, RemotePart
 from spfed.lifecycle.events import new_event
 from spfed.lifecycle.lookup import RequestLookup
+from spfed.lifecycle.relay import EventRelay
+from spfed.lifecycle.release import delegation_request_id, release_delegated_parts
 from spfed.lifecycle.runtime import NodeRuntime
 from spfed.lifecycle.wan import book_wan, release_wan, wan_demands
 from spfed.model import (
@@ -68,7 +70,7 @@ from spfed.model import (
     ServiceState,
 )
 from spfed.storage import StoredHandle
-from upper_sp.delegation import delegate, release
+from upper_sp.delegation import delegate
 from upper_sp.graph import ServiceGraph
 from upper_sp.placement import LowerView, Placement, PopView
 from upper_sp.subgraph import build_subservice
@@ -233,8 +235,13 @@ async def plan_service_addresses(ctx: InstantiateContext) -> None:
 
 @plan_service_addresses.compensator
 async def release_service_addresses(ctx: InstantiateContext) -> None:
-    if ctx.state.block_from_pool:
-        await ctx.rt.blocks.release(ctx.state.service_id)
+    # While a sub-service may still exist below, it holds addresses of this block:
+    # handing the block out again would collide. TerminateService releases both.
+    if ctx.state.remote:
+        return
+    # Not only when ``block_from_pool`` says so: after a crash in this task the
+    # persisted state predates the allocation, which the pools stored first.
+    await ctx.rt.blocks.release(ctx.state.service_id)
 
 
 # --- deploy_local --------------------------------------------------------------------
@@ -353,44 +360,6 @@ async def undeploy_local(ctx: InstantiateContext) -> None:
 # --- delegate_subservices ------------------------------------------------------------
 
 
-class _Relay:
-    """Re-emits a lower SP's events under this service, origin prefixed.
-
-    Events are appended without waiting (they land in order), so a burst
-    from below shares transactions; ``flush`` waits for all of them. It
-    remembers the last relayed sequence, so a later watch of the same
-    sub-service (to release it) does not relay the same events twice.
-    """
-
-    def __init__(
-        self, rt: NodeRuntime, service_id: str, operation_id: str, part: str, remote: RemotePart
-    ) -> None:
-        self._rt = rt
-        self._service_id = service_id
-        self._operation_id = operation_id
-        self._part = part
-        self._remote = remote
-        self._pending: list[asyncio.Future[list[ServiceEvent]]] = []
-
-    async def __call__(self, event: ServiceEvent) -> None:
-        relayed = replace(
-            event,
-            sequence=0,
-            service_id=self._service_id,
-            operation_id=self._operation_id,
-            origin=(self._rt.node_id, *event.origin),
-            part_id=self._part,
-        )
-        self._pending = [f for f in self._pending if not f.done()]
-        self._pending.append(self._rt.events.post(self._service_id, [relayed]))
-        self._remote.last_sequence = max(self._remote.last_sequence, event.sequence)
-
-    async def flush(self) -> None:
-        """Wait until every relayed event is committed (a failed write raises here)."""
-        pending, self._pending = self._pending, []
-        await gather_all(*pending)
-
-
 @instantiate_tasks.task("delegate_subservices")
 async def delegate_subservices(ctx: InstantiateContext) -> None:
     """Send each lower SP its sub-graph as one sub-service, in parallel, and follow them."""
@@ -414,7 +383,7 @@ async def delegate_subservices(ctx: InstantiateContext) -> None:
             ctx.request.placement,
             part,
             lower_id,
-            request_id=f"{rt.node_id}/{state.service_id}/{part}",
+            request_id=delegation_request_id(rt.node_id, state.service_id, part),
             name=ctx.request.name or graph.nsd.ref.name,
         )
         position = _part_position(ctx, part)
@@ -437,7 +406,7 @@ async def delegate_subservices(ctx: InstantiateContext) -> None:
             )
             rt.events.publish(state.service_id, stored)
 
-        relay = _Relay(rt, state.service_id, state.operation_id, part, remote)
+        relay = EventRelay(rt, state.service_id, state.operation_id, part, remote)
         try:
             result = await delegate(lower, sub.request, relay, created, timeout)
         finally:
@@ -449,48 +418,23 @@ async def delegate_subservices(ctx: InstantiateContext) -> None:
     await gather_all(*(one(p) for p in placement.part_ids() if p.startswith("sp:")))
 
 
-async def release_delegated_parts(
-    rt: NodeRuntime, service_id: str, operation_id: str, remotes: dict[str, RemotePart]
-) -> None:
-    """Terminate the sub-services of delegated parts and drop their records."""
-    timeout = rt.config.federation.delegation_timeout_s
-
-    async def one(part: str, remote: RemotePart) -> None:
-        if remote.service_id:
-            relay = _Relay(rt, service_id, operation_id, part, remote)
-            try:
-                await release(
-                    rt.lowers[remote.lower],
-                    remote.service_id,
-                    f"{rt.node_id}/{operation_id}/{part}",
-                    relay,
-                    timeout,
-                    after=remote.last_sequence,
-                )
-            finally:
-                await relay.flush()
-        await rt.services.remove_part(service_id, part)
-
-    await gather_all(*(one(p, r) for p, r in remotes.items()))
-
-
 @delegate_subservices.compensator
 async def release_subservices(ctx: InstantiateContext) -> None:
     # The run's state is persisted at task boundaries; a part's record is
     # written the moment its lower SP admits it. After a restart in the middle
-    # of the task, only the records know every sub-service.
-    remotes = dict(ctx.state.remote)
-    record = await ctx.rt.services.get_service(ctx.state.service_id)
+    # of the task, only the records know every admitted sub-service, and only
+    # the placement every part that may have been sent (found by request id).
+    # What cannot be released stays in the state, for TerminateService.
+    state = ctx.state
+    record = await ctx.rt.services.get_service(state.service_id)
     for part in record.parts if record else ():
         if part.kind is PartKind.DELEGATED and part.remote_service_id:
-            known = remotes.get(part.id)
-            if known is None or not known.service_id:
-                remotes[part.id] = RemotePart(
-                    part.lower_sp,
-                    part.remote_service_id,
-                    known.last_sequence if known is not None else 0,
-                )
-    await release_delegated_parts(ctx.rt, ctx.state.service_id, ctx.state.operation_id, remotes)
+            known = state.remote.setdefault(part.id, RemotePart(part.lower_sp))
+            known.service_id = known.service_id or part.remote_service_id
+    for part_id in _placement(ctx).part_ids():
+        if part_id.startswith("sp:"):
+            state.remote.setdefault(part_id, RemotePart(part_id.removeprefix("sp:")))
+    await release_delegated_parts(ctx.rt, state.service_id, state.operation_id, state.remote)
 
 
 # --- verify_addresses ----------------------------------------------------------------

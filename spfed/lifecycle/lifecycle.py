@@ -54,7 +54,7 @@ from spfed.lifecycle.events import new_event
 from spfed.lifecycle.instantiate import ADMISSION, INSTANTIATE, QUIET, instantiate_tasks
 from spfed.lifecycle.listener import AdmissionListener, ProgressListener
 from spfed.lifecycle.runtime import NodeRuntime
-from spfed.lifecycle.terminate import TERMINATE, terminate_tasks
+from spfed.lifecycle.terminate import TERMINATE, terminate_registry
 from spfed.model import (
     ErrorStatus,
     InstantiateRequest,
@@ -121,7 +121,7 @@ class ServiceLifecycle:
         self._instantiate: TaskRegistry[InstantiateContext] = registry_with_plugins(
             instantiate_tasks, rt.plugins
         )
-        self._terminate: TaskRegistry[TerminateContext] = terminate_tasks
+        self._terminate: TaskRegistry[TerminateContext] = terminate_registry(rt.config.federation)
         self._running: dict[str, _Running] = {}
         limits = rt.config.limits
         self._admissions = AccountGate(limits.admissions_per_account, _ADMISSION_RETRY_S)
@@ -608,9 +608,14 @@ class ServiceLifecycle:
     async def recover(self) -> int:
         """Compensate instantiations and finish terminations cut short by a restart.
 
-        Returns how many runs were picked up; they continue in the background.
+        A termination that was waiting for an instantiation to be aborted waits
+        for that instantiation's compensation again. Returns how many runs were
+        picked up; they continue in the background.
         """
         runs = await self.rt.services.unfinished_runs()
+        # Compensations first, so that a termination of the same service finds them.
+        runs.sort(key=lambda stored: stored.workflow != "instantiate")
+        instantiating: dict[str, Operation] = {}
         for stored in runs:
             op = stored.operation
             states = {TaskId(t.task): t.state for t in op.tasks}
@@ -622,6 +627,7 @@ class ServiceLifecycle:
                 ctx = InstantiateContext(
                     self.rt, record.owner if record else "", request, inst, op.create_time
                 )
+                instantiating[op.service_id] = op
                 self._spawn(
                     op.id,
                     op.service_id,
@@ -635,7 +641,7 @@ class ServiceLifecycle:
                     op.id,
                     op.service_id,
                     op.kind,
-                    self._run_terminate(term, schedule, states, None),
+                    self._run_terminate(term, schedule, states, instantiating.get(op.service_id)),
                     asyncio.Event(),
                 )
             log.warning(
@@ -657,12 +663,16 @@ class ServiceLifecycle:
             f"node {self.rt.node_id} restarted while instantiating; everything created was released"
         )
         # Progress is written behind the work (in order), so the last reports
-        # may not have landed: compensate every task that is not known to be
+        # may not have landed, and quiet tasks report no start at all (an address
+        # block drawn by a cut plan_addresses has no trace but in the pools):
+        # compensate every task of the schedule that is not known to be
         # compensated already. Compensators are idempotent and find nothing to
         # undo for work that never happened.
         started = {
-            task: known if known is TaskState.COMPENSATED else TaskState.RUNNING
-            for task, known in states.items()
+            task: TaskState.COMPENSATED
+            if states.get(task) is TaskState.COMPENSATED
+            else TaskState.RUNNING
+            for task in schedule.task_ids()
         }
         result = await self._runner(self._instantiate, listener).compensate(
             RunId(state.operation_id), schedule, ctx, started, error

@@ -5,17 +5,30 @@
 Every task is idempotent, so a termination interrupted by a restart simply
 runs again, and a failed one can be retried with another TerminateService.
 Termination cascades: each lower SP terminates its sub-service the same way.
+
+It releases whatever the service holds, whichever way its instantiation
+ended: recorded parts, and also what a failed instantiation may have left
+without a record (resources its handles name on the PoPs of its placement,
+sub-services sent whose answer was never recorded). A lower SP that fails
+temporarily is retried until ``federation.terminate_deadline_s`` after the
+TerminateService; meanwhile the service stays TERMINATING. The address block
+goes back last, once nothing below can still be using it.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from spfed.config import FederationConfig
 from spfed.engine import Schedule, TaskRegistry
 from spfed.lifecycle.context import RemotePart, TerminateContext
-from spfed.lifecycle.instantiate import release_delegated_parts, undeploy_local_parts
+from spfed.lifecycle.instantiate import undeploy_local_parts
+from spfed.lifecycle.release import RetryUntil, release_delegated_parts
 from spfed.lifecycle.wan import release_wan
 from spfed.model import PartKind
 
-__all__ = ["TERMINATE", "terminate_tasks"]
+__all__ = ["TERMINATE", "terminate_registry", "terminate_tasks"]
 
 TERMINATE = Schedule.of(
     ("terminate_subservices", "undeploy_local", "disconnect_wan"), "release_addresses"
@@ -24,11 +37,34 @@ TERMINATE = Schedule.of(
 terminate_tasks: TaskRegistry[TerminateContext] = TaskRegistry()
 
 
-@terminate_tasks.task("terminate_subservices")
-async def terminate_subservices(ctx: TerminateContext) -> None:
-    """Terminate every delegated part's sub-service and wait until it is released."""
+def terminate_registry(federation: FederationConfig) -> TaskRegistry[TerminateContext]:
+    """The terminate tasks as a node runs them.
+
+    ``terminate_subservices`` retries unreachable lower SPs itself, until the
+    terminate deadline; so its one attempt is bounded by that deadline (plus
+    one last release), not by ``workflow.task_timeout_s``, and the engine
+    does not retry it on top.
+    """
+    registry: TaskRegistry[TerminateContext] = TaskRegistry()
+    fed = federation
+    bound = fed.terminate_deadline_s + fed.delegation_timeout_s + fed.call_timeout_s
+    for definition in terminate_tasks:
+        if definition.id == "terminate_subservices":
+            registry.add(replace(definition, timeout_s=bound, max_attempts=1, owner=None))
+        else:
+            registry.add(definition)
+    return registry
+
+
+def _held_subservices(ctx: TerminateContext) -> dict[str, RemotePart]:
+    """Every delegated part whose sub-service may still exist at its lower SP.
+
+    The recorded parts; and the parts the instantiation sent without recording an
+    answer (no id: found by request id). A part the instantiation knew by id but
+    has no record any more was released by its compensation.
+    """
     known = ctx.instantiation.remote if ctx.instantiation else {}
-    remotes = {
+    held = {
         part.id: RemotePart(
             part.lower_sp,
             part.remote_service_id,
@@ -37,14 +73,46 @@ async def terminate_subservices(ctx: TerminateContext) -> None:
         for part in ctx.service.parts
         if part.kind is PartKind.DELEGATED
     }
-    await release_delegated_parts(ctx.rt, ctx.state.service_id, ctx.state.operation_id, remotes)
+    for part_id, remote in known.items():
+        if part_id not in held and not remote.service_id:
+            held[part_id] = RemotePart(remote.lower)
+    return held
+
+
+@terminate_tasks.task("terminate_subservices")
+async def terminate_subservices(ctx: TerminateContext) -> None:
+    """Terminate every delegated part's sub-service and wait until it is released.
+
+    Raises:
+        SpfedError: a lower SP refused, or still failed temporarily (unreachable,
+            not settling) when the terminate deadline passed; names the lower SP.
+    """
+    rt = ctx.rt
+    held = _held_subservices(ctx)
+    if not held:
+        return
+    fed = rt.config.federation
+    operation = await rt.services.get_operation(ctx.state.operation_id)
+    started = operation.create_time if operation is not None else datetime.now(UTC)
+    retry = RetryUntil(
+        started + timedelta(seconds=fed.terminate_deadline_s),
+        fed.reconnect_initial_s,
+        fed.reconnect_max_s,
+    )
+    await release_delegated_parts(rt, ctx.state.service_id, ctx.state.operation_id, held, retry)
 
 
 @terminate_tasks.task("undeploy_local")
 async def undeploy_local(ctx: TerminateContext) -> None:
-    """Delete every VIM resource of the local parts."""
-    parts = [p.id for p in ctx.service.parts if p.kind is PartKind.LOCAL]
-    await undeploy_local_parts(ctx.rt, ctx.state.service_id, parts)
+    """Delete every VIM resource of the local parts.
+
+    Also those of a part whose deployment failed before its record was written:
+    its resources are recorded one by one, as handles, on the PoP it was placed on.
+    """
+    parts = {p.id for p in ctx.service.parts if p.kind is PartKind.LOCAL}
+    if ctx.instantiation is not None:
+        parts |= {p for p in ctx.instantiation.placement.values() if p.startswith("pop:")}
+    await undeploy_local_parts(ctx.rt, ctx.state.service_id, sorted(parts))
 
 
 @terminate_tasks.task("disconnect_wan")

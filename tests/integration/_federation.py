@@ -126,6 +126,8 @@ class Federation:
 
     def __init__(self) -> None:
         self.nodes: dict[str, Node] = {}
+        self.addresses: dict[str, str] = {}
+        """Where each operator listens (kept while it is stopped)."""
         self.tmp = Path()
         self.security = TopologySecurity(Path())
 
@@ -151,12 +153,13 @@ class Federation:
             raise
         return fed
 
-    def config(self, op_id: str, spec: Mapping[str, Operator]) -> Any:
-        """The node configuration of one operator (children must be running)."""
+    def config(self, op_id: str, spec: Mapping[str, Operator], listen: str = "127.0.0.1:0") -> Any:
+        """The node configuration of one operator (children must have run: their
+        addresses are the ones they were started on)."""
         op = spec[op_id]
         data: dict[str, Any] = {
             "id": op_id,
-            "server": {"listen": "127.0.0.1:0", "grace_period_s": 2},
+            "server": {"listen": listen, "grace_period_s": 2},
             "storage": {"url": f"sqlite:///{self.tmp / op_id}.db"},
             "pops": [
                 {
@@ -172,7 +175,7 @@ class Federation:
                 "lower_sps": [
                     {
                         "id": c,
-                        "address": self.nodes[c].address,
+                        "address": self.addresses[c],
                         "public_key_file": str(self.security.identity_public(c)),
                     }
                     for c in op.children
@@ -194,8 +197,22 @@ class Federation:
         return parse_config(data)
 
     async def start_node(self, op_id: str, spec: Mapping[str, Operator]) -> Node:
-        """Start (or restart) one operator."""
+        """Start (or restart) one operator, on a new port."""
         node = await Node.start(self.config(op_id, spec))
+        self.nodes[op_id] = node
+        self.addresses[op_id] = node.address
+        return node
+
+    async def stop_node(self, op_id: str, grace_s: float = 0) -> None:
+        """Stop one operator, as if it had died (with ``grace_s`` 0); its upper SP keeps
+        its address, and ``restart_node`` brings it back there."""
+        await self.nodes.pop(op_id).stop(grace_s)
+
+    async def restart_node(self, op_id: str, spec: Mapping[str, Operator]) -> Node:
+        """Start a stopped operator again on the address it had, with its database: its
+        upper SP's channel reconnects to it, as to a restarted process."""
+        assert op_id not in self.nodes, f"{op_id} is running"
+        node = await Node.start(self.config(op_id, spec, listen=self.addresses[op_id]))
         self.nodes[op_id] = node
         return node
 

@@ -338,6 +338,13 @@ class Relaying:
     async def terminate(self, service_id: str, request_id: str = "") -> Operation:
         return await self.inner.terminate(service_id, request_id)
 
+    async def list_services(
+        self, *, include_inactive: bool = False, page_size: int = 0
+    ) -> list[ServiceRecord]:
+        return await self.inner.list_services(
+            include_inactive=include_inactive, page_size=page_size
+        )
+
     async def get_catalogue(self) -> Catalogue:
         return await self.inner.get_catalogue()
 

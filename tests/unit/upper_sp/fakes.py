@@ -63,7 +63,8 @@ def record(state: ServiceState, error: ErrorStatus | None = None) -> ServiceReco
 
 @dataclass
 class FakeLowerSp:
-    """Plays a script: what ``instantiate``/``terminate`` answer, which events stream.
+    """Plays a script: what ``instantiate``/``terminate``/``list_services`` answer, which
+    events stream.
 
     ``events`` are streamed (after the ``after`` the caller passes, and only milestones
     when the caller asks for milestones, like a real node); with ``hang`` the
@@ -76,6 +77,7 @@ class FakeLowerSp:
     records: list[ServiceRecord] = field(default_factory=list)
     instantiate_error: SpfedError | None = None
     terminate_error: SpfedError | None = None
+    listed: list[ServiceRecord] = field(default_factory=list)
     hang: bool = False
     calls: list[tuple[object, ...]] = field(default_factory=list)
     open_streams: int = 0
@@ -121,6 +123,13 @@ class FakeLowerSp:
         if self.terminate_error is not None:
             raise self.terminate_error
         return self._operation(OperationKind.TERMINATE)
+
+    async def list_services(
+        self, *, include_inactive: bool = False, page_size: int = 0
+    ) -> list[ServiceRecord]:
+        self.calls.append(("list", include_inactive))
+        await asyncio.sleep(0)
+        return list(self.listed)
 
     async def get_catalogue(self) -> Catalogue:
         raise NotImplementedError
