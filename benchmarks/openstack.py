@@ -37,8 +37,8 @@ import openstack
 import openstack.config
 from openstack.compute.v2.server import Server
 
-from lower_sp.vim import NetworkRequest, PortRequest, ServerRequest
-from lower_sp.vim.openstack import OpenStackOptions, OpenStackVim
+from lower_sp.local.vim import NetworkRequest, PortRequest, ServerRequest
+from lower_sp.local.vim.openstack import OpenStackOptions, OpenStackVim
 from spfed.model import Resources
 from tests.openstack.harness import CloudInfo, OpenStackHarness
 

@@ -1,7 +1,7 @@
 """The one domain error tree of spfed.
 
 Every failure the product reports is one of these. Each leaf carries the gRPC
-status code it maps to; one server interceptor (``lower_sp.interceptors``)
+status code it maps to; one server interceptor (``lower_sp.api.interceptors``)
 turns them into a status with ``google.rpc`` details, and one table
 (``spfed.wire.status``) turns a status coming back from a lower SP into the
 same leaf again, so a typed error crosses any number of operators intact.

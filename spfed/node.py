@@ -36,10 +36,10 @@ from capability_catalog import (
     build_catalogue,
     offer_keys,
 )
-from lower_sp.gatekeeper import GatekeeperServicer
-from lower_sp.interceptors import CALLER
-from lower_sp.servicer import PlatformServicer
-from lower_sp.vim import EmulatedResource, Vim, VimDriverRegistry, with_netns_node
+from lower_sp.api.gatekeeper import GatekeeperServicer
+from lower_sp.api.interceptors import CALLER
+from lower_sp.api.servicer import PlatformServicer
+from lower_sp.local.vim import EmulatedResource, Vim, VimDriverRegistry, with_netns_node
 from spfed.auth import load_private_key, parse_public_key
 from spfed.client import PlatformClient
 from spfed.config import LowerSpConfig, NodeConfig
@@ -47,7 +47,7 @@ from spfed.credentials import KeySignIn
 from spfed.descriptors import DescriptorSet, load_files
 from spfed.engine import load_plugins
 from spfed.errors import FailedPrecondition, InvalidArgument
-from spfed.gatekeeper import Gatekeeper
+from spfed.identity import IdentityProvider
 from spfed.lifecycle import EventLog, NodeRuntime, ServiceBlocks, ServiceLifecycle, SliceManager
 from spfed.model import (
     BorderPoint,
@@ -160,7 +160,7 @@ class Node:
         self._publisher: CataloguePublisher | None = None
         self._events: EventLog | None = None
         self._server: ApiServer | None = None
-        self._gatekeeper: Gatekeeper | None = None
+        self._gatekeeper: IdentityProvider | None = None
         self.lifecycle: ServiceLifecycle | None = None
         self.slices: SliceManager | None = None
         self.withdrawals: Withdrawals | None = None
@@ -217,7 +217,7 @@ class Node:
             self._lowers[lower.id] = self._lower_client(lower, client_tls)
         db = self._db = Database.connect(config.storage.url)
         await db.migrate()
-        gatekeeper = self._gatekeeper = await Gatekeeper.open(
+        gatekeeper = self._gatekeeper = await IdentityProvider.open(
             config.id, config.auth, AccountStore(db)
         )
         gatekeeper.start()
@@ -344,7 +344,7 @@ class Node:
         return self._subscriber.states() if self._subscriber is not None else []
 
     @property
-    def gatekeeper(self) -> Gatekeeper:
+    def gatekeeper(self) -> IdentityProvider:
         """The node's gatekeeper (accounts, tokens)."""
         assert self._gatekeeper is not None
         return self._gatekeeper

@@ -23,15 +23,15 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from lower_sp.gatekeeper import GatekeeperServicer
-from lower_sp.interceptors import (
+from lower_sp.api.gatekeeper import GatekeeperServicer
+from lower_sp.api.interceptors import (
     AccessLogInterceptor,
     AuthInterceptor,
     DecodeInterceptor,
     ErrorInterceptor,
 )
-from lower_sp.rights import RIGHTS
-from lower_sp.servicer import PlatformServicer
+from lower_sp.api.rights import RIGHTS
+from lower_sp.api.servicer import PlatformServicer
 from spfed.api.v1 import (
     gatekeeper_pb2,
     gatekeeper_pb2_grpc,

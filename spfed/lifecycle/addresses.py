@@ -32,7 +32,7 @@ from addressing import (
     find_duplicates,
     outside_constraints,
 )
-from lower_sp.leaves import PortBinding
+from lower_sp.local.leaves import PortBinding
 from spfed.errors import FailedPrecondition, FieldViolation, InvalidArgument
 from spfed.model import (
     AddressAssignment,

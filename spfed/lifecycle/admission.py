@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from addressing import PlanSettings, ServiceSpace, parse_id_range, plan_addresses
-from lower_sp.leaves import PortBinding, port_bindings
+from lower_sp.local.leaves import PortBinding, port_bindings
 from spfed.config import AddressingConfig
 from spfed.descriptors import check_nsd, check_vnfd, limit_violations, prefix_violations
 from spfed.descriptors.limits import limits_named, over_limit

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
-from lower_sp.leaves import PortBinding
+from lower_sp.local.leaves import PortBinding
 from spfed.model import split_ref
 from upper_sp.graph import ServiceGraph
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from pydantic import TypeAdapter
 
 from addressing import AddressPlan, ServiceSpace
-from lower_sp.vim import ServerHandle
+from lower_sp.local.vim import ServerHandle
 from spfed.lifecycle.runtime import NodeRuntime
 from spfed.model import InstantiateRequest, ServicePart, ServiceRecord
 from upper_sp.graph import ServiceGraph

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from addressing import ServiceSpace, plan_addresses
-from lower_sp.leaves import (
+from lower_sp.local.leaves import (
     Handle,
     HandleKind,
     LocalMember,
@@ -29,7 +29,7 @@ from lower_sp.leaves import (
     encode_handle,
     undeploy,
 )
-from lower_sp.vim import ServerHandle
+from lower_sp.local.vim import ServerHandle
 from spfed.descriptors import DescriptorSet
 from spfed.engine import Schedule, TaskRegistry
 from spfed.errors import (

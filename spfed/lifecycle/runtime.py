@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from lower_sp.vim import Vim
+from lower_sp.local.vim import Vim
 from spfed.config import NodeConfig
 from spfed.descriptors import DescriptorSet
 from spfed.engine import WorkflowPlugin

@@ -23,7 +23,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from lower_sp.vim import VimDriverRegistry
+from lower_sp.local.vim import VimDriverRegistry
 from spfed.config import ConfigError, parse_config
 from spfed.descriptors import validate_files
 from spfed.topology import _graph

@@ -1,6 +1,6 @@
 """The API edge: conversions between the domain model and ``spfed.v1`` messages.
 
-Together with the servicer (``lower_sp.servicer``), the client
+Together with the servicer (``lower_sp.api.servicer``), the client
 (``spfed.client``) and the server assembly, this is the only code that imports
 the generated stubs.
 """

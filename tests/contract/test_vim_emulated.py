@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from lower_sp.vim import EmulatedPop, MemoryPopStateStore, Vim
+from lower_sp.local.vim import EmulatedPop, MemoryPopStateStore, Vim
 from spfed.model import Resources
 from tests.contract.vim_contract import VimContract
 

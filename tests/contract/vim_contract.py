@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from lower_sp.vim import (
+from lower_sp.local.vim import (
     NetworkHandle,
     NetworkRequest,
     PortHandle,

@@ -21,7 +21,7 @@ from typing import Any
 import grpc
 import pytest
 
-from lower_sp.servicer import PlatformServicer
+from lower_sp.api.servicer import PlatformServicer
 from spfed.api.v1 import gatekeeper_pb2 as gk
 from spfed.api.v1 import gatekeeper_pb2_grpc as gk_grpc
 from spfed.api.v1 import platform_service_pb2 as api

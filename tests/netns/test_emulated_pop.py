@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from lower_sp.vim import (
+from lower_sp.local.vim import (
     CHAIN_DOWNSTREAM_KEY,
     CHAIN_UPSTREAM_KEY,
     EmulatedPop,
@@ -132,7 +132,7 @@ async def build_chain(pop: EmulatedPop) -> Chain:
 
 
 async def delete_chain(pop: EmulatedPop, chain: Chain) -> None:
-    """Servers, then ports, then networks: the order of ``lower_sp.leaves.undeploy``."""
+    """Servers, then ports, then networks: the order of ``lower_sp.local.leaves.undeploy``."""
     for server in chain.servers:
         await pop.delete_server(server)
     for port in chain.ports:

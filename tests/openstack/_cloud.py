@@ -13,7 +13,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-from lower_sp.vim.openstack import OpenStackOptions
+from lower_sp.local.vim.openstack import OpenStackOptions
 from tests.openstack import _provision
 from tests.openstack.harness import CloudInfo
 

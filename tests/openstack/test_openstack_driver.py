@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-from lower_sp.vim import NetworkRequest, PortRequest, ServerRequest, ServerStatus
-from lower_sp.vim.openstack import OpenStackVim
+from lower_sp.local.vim import NetworkRequest, PortRequest, ServerRequest, ServerStatus
+from lower_sp.local.vim.openstack import OpenStackVim
 from spfed.errors import FailedPrecondition, ResourceExhausted, Unavailable
 from spfed.model import Resources
 from tests.openstack._cloud import driver_options, uploaded_image

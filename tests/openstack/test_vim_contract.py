@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from lower_sp.vim import Vim
-from lower_sp.vim.openstack import OpenStackVim
+from lower_sp.local.vim import Vim
+from lower_sp.local.vim.openstack import OpenStackVim
 from spfed.model import Resources
 from tests.contract.vim_contract import VimContract
 from tests.openstack._cloud import driver_options

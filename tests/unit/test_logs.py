@@ -20,7 +20,7 @@ class Clock:
 def record(
     msg: str,
     *args: object,
-    name: str = "lower_sp.interceptors.decode",
+    name: str = "lower_sp.api.interceptors.decode",
     level: int = logging.WARNING,
     exc: BaseException | None = None,
 ) -> logging.LogRecord:

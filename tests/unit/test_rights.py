@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lower_sp.rights import OPEN, RIGHTS, method_names
+from lower_sp.api.rights import OPEN, RIGHTS, method_names
 from spfed.model import ROLE_PERMISSIONS, Permission, Principal, Role
 
 

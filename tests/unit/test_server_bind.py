@@ -6,8 +6,8 @@ import socket
 
 import pytest
 
-from lower_sp.gatekeeper import GatekeeperServicer
-from lower_sp.servicer import PlatformServicer
+from lower_sp.api.gatekeeper import GatekeeperServicer
+from lower_sp.api.servicer import PlatformServicer
 from spfed.errors import Unauthenticated
 from spfed.model import Principal
 from spfed.server import ApiServer

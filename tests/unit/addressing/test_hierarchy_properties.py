@@ -61,7 +61,7 @@ from addressing import (
     parse_mac_block,
     plan_addresses,
 )
-from lower_sp.leaves import (
+from lower_sp.local.leaves import (
     Handle,
     HandleKind,
     LocalMember,
@@ -70,8 +70,8 @@ from lower_sp.leaves import (
     port_bindings,
     undeploy,
 )
-from lower_sp.vim import EmulatedPop
-from lower_sp.vim.state import MemoryPopStateStore
+from lower_sp.local.vim import EmulatedPop
+from lower_sp.local.vim.state import MemoryPopStateStore
 from spfed.config import AddressingConfig
 from spfed.descriptors import DescriptorSet, check_nsd, check_vnfd
 from spfed.errors import FailedPrecondition, ResourceExhausted

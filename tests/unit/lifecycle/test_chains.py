@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from lower_sp.leaves import PortBinding, port_bindings
+from lower_sp.local.leaves import PortBinding, port_bindings
 from spfed.lifecycle.chains import ChainSide, chain_sides
 from spfed.model import ForwardingGraph, split_ref
 from tests.unit.upper_sp.builders import link, lookup, nsd, path, ref, vnfd

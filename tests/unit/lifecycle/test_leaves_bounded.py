@@ -1,4 +1,4 @@
-"""Bounded creations of a part (``lower_sp.leaves``): how many run at once, failure, cancel.
+"""Bounded creations of a part (``lower_sp.local.leaves``): how many run at once, failure, cancel.
 
 ``deploy_part`` creates a part's networks, ports and servers through
 ``_bounded`` and ``_Creations``; these tests pin the contract they give it:
@@ -13,7 +13,7 @@ import asyncio
 
 import pytest
 
-from lower_sp.leaves import CREATIONS_PER_PART, _bounded, _Creations
+from lower_sp.local.leaves import CREATIONS_PER_PART, _bounded, _Creations
 from spfed.errors import ResourceExhausted
 
 

@@ -6,7 +6,7 @@ from typing import Protocol
 
 import pytest
 
-from lower_sp.vim import EmulatedPop, MemoryPopStateStore, PopStateStore
+from lower_sp.local.vim import EmulatedPop, MemoryPopStateStore, PopStateStore
 from spfed.model import Resources
 
 CAPACITY = Resources(vcpus=8, memory_mib=8192, disk_gib=80)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from lower_sp.vim import (
+from lower_sp.local.vim import (
     NetworkRequest,
     PortHandle,
     PortRequest,

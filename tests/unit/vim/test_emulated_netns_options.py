@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lower_sp.vim import EmulatedPop, MemoryPopStateStore, NetnsPlacement, with_netns_node
+from lower_sp.local.vim import EmulatedPop, MemoryPopStateStore, NetnsPlacement, with_netns_node
 from spfed.config import PopConfig
 from spfed.errors import InvalidArgument
 

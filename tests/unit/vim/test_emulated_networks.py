@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lower_sp.vim import EmulatedPop, NetworkRequest, PortRequest
+from lower_sp.local.vim import EmulatedPop, NetworkRequest, PortRequest
 from spfed.errors import AlreadyExists, InvalidArgument, ResourceExhausted
 
 

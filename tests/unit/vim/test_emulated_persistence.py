@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lower_sp.vim import (
+from lower_sp.local.vim import (
     EmulatedPop,
     EmulatedResource,
     MemoryPopStateStore,

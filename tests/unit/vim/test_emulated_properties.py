@@ -10,7 +10,7 @@ from typing import Literal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lower_sp.vim import (
+from lower_sp.local.vim import (
     EmulatedPop,
     NetworkRequest,
     PortHandle,

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from lower_sp.vim import EmulatedResource, MemoryPopStateStore
+from lower_sp.local.vim import EmulatedResource, MemoryPopStateStore
 
 
 async def test_put_load_replace_delete() -> None:

@@ -6,10 +6,10 @@ import ipaddress
 
 import pytest
 
-from lower_sp.vim import CHAIN_DOWNSTREAM_KEY, CHAIN_UPSTREAM_KEY
-from lower_sp.vim._netns_plan import plan_vnf
-from lower_sp.vim._pop_state import NetworkRecord, PortRecord
-from lower_sp.vim._subnet import SubnetPlan
+from lower_sp.local.vim import CHAIN_DOWNSTREAM_KEY, CHAIN_UPSTREAM_KEY
+from lower_sp.local.vim._subnet import SubnetPlan
+from lower_sp.local.vim.emulated._netns_plan import plan_vnf
+from lower_sp.local.vim.emulated._pop_state import NetworkRecord, PortRecord
 from spfed.errors import InvalidArgument
 
 CHAIN = {CHAIN_UPSTREAM_KEY: "in", CHAIN_DOWNSTREAM_KEY: "out"}

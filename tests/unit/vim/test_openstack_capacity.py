@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lower_sp.vim.openstack.capacity import CapacitySources, QuotaLimits, combine
+from lower_sp.local.vim.openstack.capacity import CapacitySources, QuotaLimits, combine
 from spfed.errors import FailedPrecondition
 from spfed.model import Resources
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lower_sp.vim.openstack.choices import Flavor, Image, choose_flavor, choose_image
+from lower_sp.local.vim.openstack.choices import Flavor, Image, choose_flavor, choose_image
 from spfed.errors import FailedPrecondition, ResourceExhausted
 from spfed.model import Resources
 

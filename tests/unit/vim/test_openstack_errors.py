@@ -9,7 +9,7 @@ import pytest
 import requests
 from openstack import exceptions as sdk
 
-from lower_sp.vim.openstack.errors import WaitAborted, neutron_type, translate
+from lower_sp.local.vim.openstack.errors import WaitAborted, neutron_type, translate
 from spfed.errors import (
     Aborted,
     AlreadyExists,

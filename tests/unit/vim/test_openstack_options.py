@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lower_sp.vim.openstack import OpenStackOptions, parse_options
+from lower_sp.local.vim.openstack import OpenStackOptions, parse_options
 from spfed.config import PopConfig
 from spfed.errors import InvalidArgument
 

@@ -2,7 +2,7 @@
 
 ``PopState`` keeps them as dicts of strings and integers, which CPython does
 not track; a set would be scanned by every full collection of the node (see
-the module docstring of ``lower_sp.vim._pop_state``).
+the module docstring of ``lower_sp.local.vim.emulated._pop_state``).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import gc
 from typing import Any
 
-from lower_sp.vim import EmulatedPop, NetworkRequest, PortRequest
+from lower_sp.local.vim import EmulatedPop, NetworkRequest, PortRequest
 
 
 async def test_network_indexes_are_not_gc_tracked(pop: EmulatedPop) -> None:

@@ -6,7 +6,7 @@ from importlib.metadata import EntryPoint, entry_points
 
 import pytest
 
-from lower_sp.vim import (
+from lower_sp.local.vim import (
     VIM_DRIVER_ENTRY_POINT_GROUP,
     EmulatedPop,
     MemoryPopStateStore,

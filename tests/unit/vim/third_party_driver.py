@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lower_sp.vim import EmulatedPop, PopStateStore
+from lower_sp.local.vim import EmulatedPop, PopStateStore
 from spfed.config import PopConfig
 
 
