@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import assert_never
 
 from spfed.descriptors import best_match
 from spfed.errors import (
@@ -23,8 +24,11 @@ from spfed.errors import (
 from spfed.model import (
     LOCAL_OPERATOR,
     Catalogue,
+    DelegatedPart,
     DescriptorRef,
+    LocalPart,
     OfferKind,
+    Part,
     PlacementConstraints,
     PlacementRule,
     Resources,
@@ -36,9 +40,8 @@ __all__ = [
     "Placement",
     "PopView",
     "check_rules",
-    "delegated_part_id",
-    "local_part_id",
     "place",
+    "placement_summary",
 ]
 
 
@@ -66,28 +69,26 @@ class LowerView:
 
 @dataclass(frozen=True)
 class Placement:
-    """Where every member goes: ``pop:<name>`` or ``sp:<lower>``."""
+    """Where every member goes: one of the node's PoPs or a lower SP."""
 
-    parts: dict[str, str]
-    """Part id by member id."""
+    parts: dict[str, Part]
+    """Part by member id."""
 
-    def members_of(self, part: str) -> list[str]:
-        """Members in one part."""
+    def members_of(self, part: Part) -> list[str]:
+        """Members in one part, in placement order."""
         return [m for m, p in self.parts.items() if p == part]
 
-    def part_ids(self) -> list[str]:
-        """Distinct parts, in first-use order."""
+    def used_parts(self) -> list[Part]:
+        """Distinct parts, in first-use order (the order parts are recorded in)."""
         return list(dict.fromkeys(self.parts.values()))
 
+    def local_parts(self) -> list[LocalPart]:
+        """Distinct PoPs used, in first-use order."""
+        return [p for p in self.used_parts() if isinstance(p, LocalPart)]
 
-def local_part_id(pop: str) -> str:
-    """Part id of a PoP."""
-    return f"pop:{pop}"
-
-
-def delegated_part_id(lower: str) -> str:
-    """Part id of a lower SP."""
-    return f"sp:{lower}"
+    def delegated_parts(self) -> list[DelegatedPart]:
+        """Distinct lower SPs used, in first-use order."""
+        return [p for p in self.used_parts() if isinstance(p, DelegatedPart)]
 
 
 def _rule(member: Member, constraints: PlacementConstraints) -> PlacementRule:
@@ -143,12 +144,12 @@ def check_rules(
 
 @dataclass(frozen=True)
 class _Candidate:
-    part: str
+    part: Part
     region: str
     free: Resources
 
     @property
-    def room(self) -> tuple[str, str]:
+    def room(self) -> tuple[Part, str]:
         """What capacity is booked against: one PoP, or one region of one lower SP."""
         return self.part, self.region
 
@@ -172,8 +173,8 @@ def place(
         ResourceExhausted: candidates exist but none has room; one violation
             per candidate says what is missing.
     """
-    booked: dict[tuple[str, str], Resources] = {}
-    parts: dict[str, str] = {}
+    booked: dict[tuple[Part, str], Resources] = {}
+    parts: dict[str, Part] = {}
     for member in graph.members:
         rule = _rule(member, constraints)
         candidates = _candidates(member, rule, pops, lowers, withdrawn)
@@ -191,13 +192,10 @@ def place(
                 parts[member.id] = candidate.part
                 booked[candidate.room] = booked.get(candidate.room, Resources()) + member.resources
                 break
-            subject = (
-                candidate.part
-                if candidate.part.startswith("pop:")
-                else (f"{candidate.part}/{candidate.region}")
-            )
             shortfalls.append(
-                QuotaViolation(subject, "; ".join(member.resources.shortfall(available)))
+                QuotaViolation(
+                    _room_subject(candidate), "; ".join(member.resources.shortfall(available))
+                )
             )
         else:
             raise ResourceExhausted(
@@ -205,6 +203,18 @@ def place(
                 quota_violations=shortfalls,
             )
     return Placement(parts)
+
+
+def _room_subject(candidate: _Candidate) -> str:
+    """The quota violation's subject: ``pop:<name>``, or ``sp:<lower>/<region>`` since a
+    lower SP's room is counted per region."""
+    match candidate.part:
+        case LocalPart():
+            return str(candidate.part)
+        case DelegatedPart():
+            return f"{candidate.part}/{candidate.region}"
+        case other:
+            assert_never(other)
 
 
 def _candidates(
@@ -232,7 +242,7 @@ def _candidates(
             if (not rule.pop or rule.pop == p.name) and (not rule.region or rule.region == p.region)
         ]
         out += [
-            _Candidate(local_part_id(p.name), p.region, p.free)
+            _Candidate(LocalPart(p.name), p.region, p.free)
             for p in sorted(local, key=lambda p: (-p.free.vcpus, p.name))
         ]
     if rule.operator == LOCAL_OPERATOR or rule.pop:
@@ -253,15 +263,15 @@ def _candidates(
             continue
         regions = [r for r in offer.regions if not rule.region or r == rule.region]
         remote += [
-            _Candidate(delegated_part_id(lower.id), region, lower.catalogue.free_in(region))
+            _Candidate(DelegatedPart(lower.id), region, lower.catalogue.free_in(region))
             for region in regions
         ]
-    out += sorted(remote, key=lambda c: (-c.free.vcpus, c.part, c.region))
+    out += sorted(remote, key=lambda c: (-c.free.vcpus, str(c.part), c.region))
     return out
 
 
 def placement_summary(placement: Placement) -> str:
     """One line per part, for logs."""
     return ", ".join(
-        f"{part}={','.join(placement.members_of(part))}" for part in placement.part_ids()
+        f"{part}={','.join(placement.members_of(part))}" for part in placement.used_parts()
     )

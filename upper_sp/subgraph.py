@@ -19,6 +19,7 @@ from spfed.model import (
     AddressConstraints,
     ConnectionPoint,
     ConnectionPointType,
+    DelegatedPart,
     DescriptorRef,
     ForwardingGraph,
     ForwardingPath,
@@ -44,14 +45,17 @@ __all__ = ["SubService", "build_subservice"]
 class SubService:
     """The request for one delegated part, and how its boundary maps back."""
 
-    part: str
-    """Part id (``sp:<lower>``)."""
-    lower: str
-    """The lower SP."""
+    part: DelegatedPart
+    """The delegated part (its lower SP is ``part.lower``)."""
     request: InstantiateRequest
     """What the lower SP receives."""
     boundary: dict[str, str]
     """Parent link id by boundary connection point of the sub-service."""
+
+    @property
+    def lower(self) -> str:
+        """The lower SP."""
+        return self.part.lower
 
 
 def _interface(plan: AddressPlan, link: str) -> InterfaceType:
@@ -101,12 +105,12 @@ def build_subservice(
     placement: Placement,
     plan: AddressPlan,
     constraints: PlacementConstraints,
-    part: str,
-    lower: str,
+    part: DelegatedPart,
     request_id: str,
     name: str,
 ) -> SubService:
-    """The sub-service request for one delegated part."""
+    """The sub-service request for one delegated part (to lower SP ``part.lower``)."""
+    lower = part.lower
     member_ids = placement.members_of(part)
     members = set(member_ids)
     chosen = [graph.member(m) for m in member_ids]
@@ -177,19 +181,21 @@ def build_subservice(
         rule = next((constraints.rules[k] for k in m.rule_keys if k in constraints.rules), None)
         if rule is not None and rule.region:
             rules[m.id] = PlacementRule(region=rule.region)
-    slices = plan.boundary(part)
-    given = tuple(plan.constraint(part, cp, cp) for cp in boundary if cp in slices)
-    space = plan.part_spaces.get(part)
+    # The address plan names parts by their text form (it also names the service's
+    # own points, which are no part): look this one up by it.
+    key = str(part)
+    slices = plan.boundary(key)
+    given = tuple(plan.constraint(key, cp, cp) for cp in boundary if cp in slices)
+    space = plan.part_spaces.get(key)
     return SubService(
         part=part,
-        lower=lower,
         request=InstantiateRequest(
             request_id=request_id,
             name=name,
             descriptors=ServiceDescriptors(nsd=nsd, vnfds=tuple(vnfds.values())),
             placement=PlacementConstraints(rules=rules, default_region=constraints.default_region),
             addressing=AddressConstraints(
-                address_space=plan.part_blocks[part],
+                address_space=plan.part_blocks[key],
                 constraints=given,
                 vni_space=space.vnis if space else None,
                 mac_prefix=space.macs if space else "",

@@ -21,6 +21,7 @@ import contextlib
 import ipaddress
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
+from typing import assert_never
 
 from addressing import (
     OWN,
@@ -39,7 +40,9 @@ from spfed.model import (
     AddressConstraint,
     AddressConstraints,
     ConnectivityType,
+    DelegatedPart,
     IdRange,
+    LocalPart,
     Nap,
     PartKind,
     PlacementConstraints,
@@ -202,6 +205,12 @@ def link_demands(
 ) -> list[LinkDemand]:
     """What the address planner has to address, from the graph and the placement.
 
+    A delegated member's endpoint is its connection point itself (its lower SP
+    addresses what lies behind it); a local member's are its port bindings.
+    Endpoints name parts by their text form (``pop:<name>``, ``sp:<lower>``):
+    the planner treats part names as opaque keys, next to the service's own
+    points (``OWN``), and keys its stored plan by them.
+
     Linear in links plus bindings: a service at ``limits.max_functions`` has
     hundreds of each, and this runs on the event loop.
     """
@@ -222,10 +231,15 @@ def link_demands(
                 nap = nap or (naps[cp].nap if cp in naps else "")
                 continue
             part = placement.parts[owner]
-            if part.startswith("sp:"):
-                endpoints.append(Endpoint(part, ref))
-            else:
-                endpoints += [Endpoint(part, b.endpoint) for b in local.get((owner, link.id), ())]
+            match part:
+                case DelegatedPart():
+                    endpoints.append(Endpoint(str(part), ref))
+                case LocalPart():
+                    endpoints += [
+                        Endpoint(str(part), b.endpoint) for b in local.get((owner, link.id), ())
+                    ]
+                case other:  # a bare string here would otherwise drop the endpoint
+                    assert_never(other)
         demands.append(
             LinkDemand(
                 link.id,
@@ -241,7 +255,9 @@ def link_demands(
     internal: dict[str, list[Endpoint]] = {}
     for b in bindings:
         if b.link not in service_links:
-            internal.setdefault(b.link, []).append(Endpoint(placement.parts[b.member], b.endpoint))
+            internal.setdefault(b.link, []).append(
+                Endpoint(str(placement.parts[b.member]), b.endpoint)
+            )
     members = {m.id: m for m in graph.members}
     for link_id, eps in internal.items():
         owner, _, vl_id = link_id.rpartition("/")

@@ -36,6 +36,7 @@ from spfed.model import (
     DescriptorRef,
     IdRange,
     InstantiateRequest,
+    LocalPart,
     NetworkServiceDescriptor,
     OfferKind,
     split_ref,
@@ -420,7 +421,7 @@ def _dry_run_plan(
         plan_addresses(
             space,
             link_demands(graph, placement, bindings, addressing, naps),
-            [p for p in placement.part_ids() if p.startswith("sp:")],
+            [str(p) for p in placement.delegated_parts()],
             plan_settings(config),
             owner=_DRY_RUN,
         )
@@ -466,7 +467,7 @@ def plan_settings(config: AddressingConfig) -> PlanSettings:
     )
 
 
-def local_bindings(graph: ServiceGraph, placement: Placement) -> dict[str, list[PortBinding]]:
+def local_bindings(graph: ServiceGraph, placement: Placement) -> dict[LocalPart, list[PortBinding]]:
     """Port bindings of every locally deployed function, by part."""
     external_by_member: dict[str, dict[str, str]] = {}
     for link in graph.links:
@@ -474,10 +475,10 @@ def local_bindings(graph: ServiceGraph, placement: Placement) -> dict[str, list[
             owner, cp = split_ref(ref)
             if owner is not None:
                 external_by_member.setdefault(owner, {})[cp] = link.id
-    out: dict[str, list[PortBinding]] = {}
+    out: dict[LocalPart, list[PortBinding]] = {}
     for member in graph.members:
         part = placement.parts[member.id]
-        if not part.startswith("pop:") or member.vnfd is None:
+        if not isinstance(part, LocalPart) or member.vnfd is None:
             continue
         external: Mapping[str, str] = external_by_member.get(member.id, {})
         out.setdefault(part, []).extend(port_bindings(member.id, member.vnfd, external))

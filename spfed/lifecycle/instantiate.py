@@ -62,12 +62,16 @@ from spfed.lifecycle.release import delegation_request_id, release_delegated_par
 from spfed.lifecycle.runtime import NodeRuntime
 from spfed.lifecycle.wan import book_wan, release_wan, wan_demands
 from spfed.model import (
+    DelegatedPart,
+    LocalPart,
+    Part,
     PartKind,
     ServiceEvent,
     ServiceEventKind,
     ServicePart,
     ServiceRecord,
     ServiceState,
+    parse_part,
 )
 from spfed.storage import StoredHandle
 from upper_sp.delegation import delegate
@@ -163,7 +167,7 @@ async def place_members(ctx: InstantiateContext) -> None:
 # --- plan_addresses ------------------------------------------------------------------
 
 
-def _local_bindings(ctx: InstantiateContext) -> dict[str, list[PortBinding]]:
+def _local_bindings(ctx: InstantiateContext) -> dict[LocalPart, list[PortBinding]]:
     """Port bindings of every locally deployed function, by part."""
     return local_bindings(_graph(ctx), _placement(ctx))
 
@@ -215,7 +219,8 @@ async def plan_service_addresses(ctx: InstantiateContext) -> None:
         state.block = state.space.block
     placement = _placement(ctx)
     bindings = [b for part in _local_bindings(ctx).values() for b in part]
-    delegated = [p for p in placement.part_ids() if p.startswith("sp:")]
+    # The planner names parts by their text form (see ``link_demands``).
+    delegated = [str(p) for p in placement.delegated_parts()]
     # Planning is CPU work linear in the (bounded) service: off the loop, like admission.
     state.plan = await rt.admission.run(
         rt.config.workflow.task_timeout_s,
@@ -251,18 +256,18 @@ async def _emit(ctx: InstantiateContext, *events: ServiceEvent) -> None:
     await ctx.rt.events.append(ctx.state.service_id, events)
 
 
-def _part_event(ctx: InstantiateContext, part: str, message: str) -> ServiceEvent:
+def _part_event(ctx: InstantiateContext, part: Part, message: str) -> ServiceEvent:
     return new_event(
         ctx.rt.origin,
         ServiceEventKind.PART_CHANGED,
         operation_id=ctx.state.operation_id,
-        part_id=part,
+        part_id=str(part),
         message=message,
     )
 
 
-def _part_position(ctx: InstantiateContext, part: str) -> int:
-    return _placement(ctx).part_ids().index(part)
+def _part_position(ctx: InstantiateContext, part: Part) -> int:
+    return _placement(ctx).used_parts().index(part)
 
 
 @instantiate_tasks.task("deploy_local")
@@ -279,8 +284,8 @@ async def deploy_local(ctx: InstantiateContext) -> None:
     sides = chain_sides(graph, [b for part in bindings.values() for b in part])
     chains = {unit: (side.upstream, side.downstream) for unit, side in sides.items()}
 
-    async def one(part: str) -> None:
-        pop = part.removeprefix("pop:")
+    async def one(part: LocalPart) -> None:
+        pop = part.pop
         vim = rt.vims[pop]
         members = [
             LocalMember(m.id, m.vnfd)
@@ -292,7 +297,7 @@ async def deploy_local(ctx: InstantiateContext) -> None:
 
         def record(kind: HandleKind, resource_id: str, handle: Handle) -> None:
             stored = StoredHandle(
-                service_id, part, pop, kind, resource_id, encode_handle(kind, handle)
+                service_id, str(part), pop, kind, resource_id, encode_handle(kind, handle)
             )
             recorded.append(rt.handles.add(stored))
             if isinstance(handle, ServerHandle):
@@ -306,7 +311,7 @@ async def deploy_local(ctx: InstantiateContext) -> None:
             # Whatever exists must be on record before this task ends, or fails.
             await asyncio.gather(*recorded)
         record_part = ServicePart(
-            id=part,
+            id=str(part),
             kind=PartKind.LOCAL,
             members=tuple(m.member for m in members),
             pop=pop,
@@ -326,25 +331,27 @@ async def deploy_local(ctx: InstantiateContext) -> None:
         )
         rt.events.publish(service_id, stored)
 
-    parts = [p for p in placement.part_ids() if p.startswith("pop:")]
+    parts = placement.local_parts()
     await gather_all(*(one(p) for p in parts))
     if parts:
         rt.capacity_changed()
 
 
-async def undeploy_local_parts(rt: NodeRuntime, service_id: str, parts: Sequence[str]) -> None:
+async def undeploy_local_parts(
+    rt: NodeRuntime, service_id: str, parts: Sequence[LocalPart]
+) -> None:
     """Delete every recorded resource of local parts and drop the part records."""
 
-    async def one(part: str) -> None:
-        pop = part.removeprefix("pop:")
-        stored = await rt.handles.of_part(service_id, part)
+    async def one(part: LocalPart) -> None:
+        pop = part.pop
+        stored = await rt.handles.of_part(service_id, str(part))
         handles = [(h.kind, decode_handle(h.kind, h.handle)) for h in stored]
 
         async def forget(kind: str, resource_id: str) -> None:
             await rt.handles.remove(pop, kind, resource_id)
 
         await undeploy(rt.vims[pop], handles, forget)
-        await rt.services.remove_part(service_id, part)
+        await rt.services.remove_part(service_id, str(part))
 
     await gather_all(*(one(p) for p in parts))
     if parts:
@@ -353,8 +360,7 @@ async def undeploy_local_parts(rt: NodeRuntime, service_id: str, parts: Sequence
 
 @deploy_local.compensator
 async def undeploy_local(ctx: InstantiateContext) -> None:
-    parts = [p for p in _placement(ctx).part_ids() if p.startswith("pop:")]
-    await undeploy_local_parts(ctx.rt, ctx.state.service_id, parts)
+    await undeploy_local_parts(ctx.rt, ctx.state.service_id, _placement(ctx).local_parts())
 
 
 # --- delegate_subservices ------------------------------------------------------------
@@ -372,8 +378,8 @@ async def delegate_subservices(ctx: InstantiateContext) -> None:
     state = ctx.state
     timeout = rt.config.federation.delegation_timeout_s
 
-    async def one(part: str) -> None:
-        lower_id = part.removeprefix("sp:")
+    async def one(part: DelegatedPart) -> None:
+        lower_id = part.lower
         lower = rt.lowers[lower_id]
         remote = state.remote.setdefault(part, RemotePart(lower_id))
         sub = build_subservice(
@@ -382,13 +388,12 @@ async def delegate_subservices(ctx: InstantiateContext) -> None:
             plan,
             ctx.request.placement,
             part,
-            lower_id,
             request_id=delegation_request_id(rt.node_id, state.service_id, part),
             name=ctx.request.name or graph.nsd.ref.name,
         )
         position = _part_position(ctx, part)
         base = ServicePart(
-            id=part,
+            id=str(part),
             kind=PartKind.DELEGATED,
             members=tuple(placement.members_of(part)),
             lower_sp=lower_id,
@@ -415,7 +420,7 @@ async def delegate_subservices(ctx: InstantiateContext) -> None:
         ctx.parts[part] = delegated
         await rt.services.put_part(state.service_id, position, delegated)
 
-    await gather_all(*(one(p) for p in placement.part_ids() if p.startswith("sp:")))
+    await gather_all(*(one(p) for p in placement.delegated_parts()))
 
 
 @delegate_subservices.compensator
@@ -428,12 +433,12 @@ async def release_subservices(ctx: InstantiateContext) -> None:
     state = ctx.state
     record = await ctx.rt.services.get_service(state.service_id)
     for part in record.parts if record else ():
-        if part.kind is PartKind.DELEGATED and part.remote_service_id:
-            known = state.remote.setdefault(part.id, RemotePart(part.lower_sp))
-            known.service_id = known.service_id or part.remote_service_id
-    for part_id in _placement(ctx).part_ids():
-        if part_id.startswith("sp:"):
-            state.remote.setdefault(part_id, RemotePart(part_id.removeprefix("sp:")))
+        match parse_part(part.id):
+            case DelegatedPart() as recorded if part.remote_service_id:
+                known = state.remote.setdefault(recorded, RemotePart(part.lower_sp))
+                known.service_id = known.service_id or part.remote_service_id
+    for delegated in _placement(ctx).delegated_parts():
+        state.remote.setdefault(delegated, RemotePart(delegated.lower))
     await release_delegated_parts(ctx.rt, state.service_id, state.operation_id, state.remote)
 
 

@@ -243,7 +243,7 @@ class ServiceLifecycle:
                 for t in schedule.task_ids()
             ),
         )
-        parts = sorted(set(state.placement.values()))
+        parts = sorted({str(p) for p in state.placement.values()})
         events = [
             self._state_event(
                 op_id, ServiceState.INSTANTIATING, f"admitted; parts: {', '.join(parts)}"

@@ -8,7 +8,7 @@ from dataclasses import replace
 from spfed.gathering import gather_all
 from spfed.lifecycle.context import RemotePart
 from spfed.lifecycle.runtime import NodeRuntime
-from spfed.model import ServiceEvent
+from spfed.model import DelegatedPart, ServiceEvent
 
 __all__ = ["EventRelay"]
 
@@ -23,7 +23,12 @@ class EventRelay:
     """
 
     def __init__(
-        self, rt: NodeRuntime, service_id: str, operation_id: str, part: str, remote: RemotePart
+        self,
+        rt: NodeRuntime,
+        service_id: str,
+        operation_id: str,
+        part: DelegatedPart,
+        remote: RemotePart,
     ) -> None:
         self._rt = rt
         self._service_id = service_id
@@ -39,7 +44,7 @@ class EventRelay:
             service_id=self._service_id,
             operation_id=self._operation_id,
             origin=(self._rt.node_id, *event.origin),
-            part_id=self._part,
+            part_id=str(self._part),
         )
         self._pending = [f for f in self._pending if not f.done()]
         self._pending.append(self._rt.events.post(self._service_id, [relayed]))

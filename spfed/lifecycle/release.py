@@ -29,7 +29,7 @@ from spfed.lifecycle.context import RemotePart
 from spfed.lifecycle.events import new_event
 from spfed.lifecycle.relay import EventRelay
 from spfed.lifecycle.runtime import NodeRuntime
-from spfed.model import ServiceEventKind, ServiceState
+from spfed.model import DelegatedPart, ServiceEventKind, ServiceState
 from upper_sp.delegation import find_subservice, release
 
 __all__ = ["RetryUntil", "delegation_request_id", "release_delegated_parts"]
@@ -42,7 +42,7 @@ reconnect backoff (a fraction of a second at first); a terminate that waits ten 
 should leave tens of lines in the service's history, not hundreds. The log has every one."""
 
 
-def delegation_request_id(node_id: str, service_id: str, part: str) -> str:
+def delegation_request_id(node_id: str, service_id: str, part: DelegatedPart) -> str:
     """The request id of a delegated part's InstantiateService: the same on every try,
     so the lower SP admits the part once, and the sub-service can be found by it."""
     return f"{node_id}/{service_id}/{part}"
@@ -69,7 +69,7 @@ async def release_delegated_parts(
     rt: NodeRuntime,
     service_id: str,
     operation_id: str,
-    remotes: dict[str, RemotePart],
+    remotes: dict[DelegatedPart, RemotePart],
     retry: RetryUntil | None = None,
 ) -> None:
     """Terminate the sub-services of delegated parts, drop their part records, and drop
@@ -86,12 +86,12 @@ async def release_delegated_parts(
     """
     parts = list(remotes.items())
 
-    async def one(part: str, remote: RemotePart) -> None:
+    async def one(part: DelegatedPart, remote: RemotePart) -> None:
         if retry is None:
             await _release_part(rt, service_id, operation_id, part, remote, 1)
         else:
             await _release_with_retries(rt, service_id, operation_id, part, remote, retry)
-        await rt.services.remove_part(service_id, part)
+        await rt.services.remove_part(service_id, str(part))
         remotes.pop(part, None)
 
     # Not gather_all: one part's failure must not cancel the release of the others.
@@ -116,7 +116,7 @@ async def _release_part(
     rt: NodeRuntime,
     service_id: str,
     operation_id: str,
-    part: str,
+    part: DelegatedPart,
     remote: RemotePart,
     attempt: int,
 ) -> None:
@@ -159,7 +159,7 @@ async def _release_with_retries(
     rt: NodeRuntime,
     service_id: str,
     operation_id: str,
-    part: str,
+    part: DelegatedPart,
     remote: RemotePart,
     retry: RetryUntil,
 ) -> None:
@@ -210,7 +210,7 @@ async def _waiting_event(
     rt: NodeRuntime,
     service_id: str,
     operation_id: str,
-    part: str,
+    part: DelegatedPart,
     remote: RemotePart,
     attempt: int,
     error: SpfedError,
@@ -219,7 +219,7 @@ async def _waiting_event(
         rt.origin,
         ServiceEventKind.PART_CHANGED,
         operation_id=operation_id,
-        part_id=part,
+        part_id=str(part),
         message=f"waiting for lower SP {remote.lower} (attempt {attempt}): {error.describe()}",
     )
     await rt.events.append(service_id, [event])

@@ -26,7 +26,7 @@ from spfed.lifecycle.context import RemotePart, TerminateContext
 from spfed.lifecycle.instantiate import undeploy_local_parts
 from spfed.lifecycle.release import RetryUntil, release_delegated_parts
 from spfed.lifecycle.wan import release_wan
-from spfed.model import PartKind
+from spfed.model import DelegatedPart, LocalPart, parse_part
 
 __all__ = ["TERMINATE", "terminate_registry", "terminate_tasks"]
 
@@ -56,7 +56,7 @@ def terminate_registry(federation: FederationConfig) -> TaskRegistry[TerminateCo
     return registry
 
 
-def _held_subservices(ctx: TerminateContext) -> dict[str, RemotePart]:
+def _held_subservices(ctx: TerminateContext) -> dict[DelegatedPart, RemotePart]:
     """Every delegated part whose sub-service may still exist at its lower SP.
 
     The recorded parts; and the parts the instantiation sent without recording an
@@ -64,18 +64,18 @@ def _held_subservices(ctx: TerminateContext) -> dict[str, RemotePart]:
     has no record any more was released by its compensation.
     """
     known = ctx.instantiation.remote if ctx.instantiation else {}
-    held = {
-        part.id: RemotePart(
-            part.lower_sp,
-            part.remote_service_id,
-            known[part.id].last_sequence if part.id in known else 0,
-        )
-        for part in ctx.service.parts
-        if part.kind is PartKind.DELEGATED
-    }
-    for part_id, remote in known.items():
-        if part_id not in held and not remote.service_id:
-            held[part_id] = RemotePart(remote.lower)
+    held: dict[DelegatedPart, RemotePart] = {}
+    for recorded in ctx.service.parts:
+        match parse_part(recorded.id):
+            case DelegatedPart() as part:
+                held[part] = RemotePart(
+                    recorded.lower_sp,
+                    recorded.remote_service_id,
+                    known[part].last_sequence if part in known else 0,
+                )
+    for part, remote in known.items():
+        if part not in held and not remote.service_id:
+            held[part] = RemotePart(remote.lower)
     return held
 
 
@@ -109,9 +109,10 @@ async def undeploy_local(ctx: TerminateContext) -> None:
     Also those of a part whose deployment failed before its record was written:
     its resources are recorded one by one, as handles, on the PoP it was placed on.
     """
-    parts = {p.id for p in ctx.service.parts if p.kind is PartKind.LOCAL}
+    recorded = [parse_part(p.id) for p in ctx.service.parts]
+    parts = {p for p in recorded if isinstance(p, LocalPart)}
     if ctx.instantiation is not None:
-        parts |= {p for p in ctx.instantiation.placement.values() if p.startswith("pop:")}
+        parts |= {p for p in ctx.instantiation.placement.values() if isinstance(p, LocalPart)}
     await undeploy_local_parts(ctx.rt, ctx.state.service_id, sorted(parts))
 
 

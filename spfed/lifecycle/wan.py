@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import assert_never
 
 from spfed.config import BorderConfig
 from spfed.errors import AlreadyExists, FailedPrecondition, FieldViolation
-from spfed.model import WimService, split_ref
+from spfed.model import DelegatedPart, LocalPart, Part, WimService, split_ref
 from spfed.netns.layout import link_bridge_label
 from upper_sp.graph import GraphLink
 from wim import ConnectionPoint, ConnectivityRequest, Wim
@@ -82,14 +83,14 @@ def border_to_lower(lower: str, borders: Sequence[BorderConfig], what: str) -> s
 
 def wan_demands(
     links: Sequence[GraphLink],
-    parts: Mapping[str, str],
+    parts: Mapping[str, Part],
     owner: str,
     borders: Sequence[BorderConfig],
     vnis: Mapping[str, int] | None = None,
 ) -> list[WanDemand]:
     """The links of a service that cross the node's WAN.
 
-    ``parts`` is the placement: ``pop:<name>`` or ``sp:<lower>`` by member id;
+    ``parts`` is the placement: the part of every member, by member id;
     ``vnis`` the plan's VNI of each link.
 
     The service's own points attach through the border whose ``peer`` is
@@ -108,8 +109,14 @@ def wan_demands(
             if member is None:
                 node = _border_toward(owner, borders)
             else:
-                kind, _, name = parts[member].partition(":")
-                node = name if kind == "pop" else border_to_lower(name, borders, f"link {link.id}")
+                match parts[member]:
+                    # A PoP is a node of the WAN graph under its own name.
+                    case LocalPart(pop):
+                        node = pop
+                    case DelegatedPart(lower):
+                        node = border_to_lower(lower, borders, f"link {link.id}")
+                    case other:  # a bare string here would otherwise pass unnoticed
+                        assert_never(other)
             if node and node not in nodes:
                 nodes.append(node)
         if len(nodes) < 2:

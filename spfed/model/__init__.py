@@ -48,6 +48,7 @@ from spfed.model.descriptors import (
     split_ref,
 )
 from spfed.model.limits import DescriptorLimits
+from spfed.model.parts import DelegatedPart, LocalPart, Part, parse_part
 from spfed.model.resources import Resources
 from spfed.model.services import (
     LOCAL_OPERATOR,
@@ -104,6 +105,7 @@ __all__ = [
     "ConnectionPointType",
     "ConnectivityType",
     "CreateSliceRequest",
+    "DelegatedPart",
     "DeploymentUnit",
     "DescriptorLimits",
     "DescriptorRef",
@@ -116,6 +118,7 @@ __all__ = [
     "InstantiateRequest",
     "InterfaceType",
     "IssuedToken",
+    "LocalPart",
     "Nap",
     "NestedServiceRef",
     "NetworkFunctionRef",
@@ -125,6 +128,7 @@ __all__ = [
     "Operation",
     "OperationKind",
     "OperationState",
+    "Part",
     "PartKind",
     "PasswordCredential",
     "Permission",
@@ -162,5 +166,6 @@ __all__ = [
     "VnfDescriptor",
     "VnfRecord",
     "WimService",
+    "parse_part",
     "split_ref",
 ]

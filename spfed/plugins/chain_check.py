@@ -22,7 +22,7 @@ import networkx as nx
 from spfed.engine import Schedule, TaskRegistry, WorkflowSubject
 from spfed.errors import FailedPrecondition
 from spfed.lifecycle import InstantiateContext
-from spfed.model import ConnectionPointType, PartKind, split_ref
+from spfed.model import ConnectionPointType, LocalPart, PartKind, split_ref
 
 __all__ = ["ChainCheckPlugin"]
 
@@ -84,7 +84,7 @@ async def _unaddressed(ctx: InstantiateContext) -> list[str]:
         for unit in vnf.units
         if any(port.address for port in unit.ports)
     }
-    local = {m for m, part in ctx.state.placement.items() if part.startswith("pop:")}
+    local = {m for m, part in ctx.state.placement.items() if isinstance(part, LocalPart)}
     problems = []
     for fg in ctx.graph.forwarding_graphs:
         for path in fg.network_forwarding_paths:

@@ -83,13 +83,16 @@ from spfed.model import (
     ConnectionPoint,
     ConnectionPointType,
     ConnectivityType,
+    DelegatedPart,
     DeploymentUnit,
     DescriptorRef,
     InstantiateRequest,
     InterfaceType,
+    LocalPart,
     Nap,
     NetworkFunctionRef,
     NetworkServiceDescriptor,
+    Part,
     PartKind,
     Resources,
     ServiceDescriptors,
@@ -437,10 +440,10 @@ class Deployed:
     from_pool: bool = False
     graph: ServiceGraph | None = None
     plan: AddressPlan | None = None
-    handles: dict[str, list[tuple[HandleKind, Handle]]] = field(default_factory=dict)
-    local: dict[str, ServicePart] = field(default_factory=dict)
-    subs: dict[str, SubService] = field(default_factory=dict)
-    lowers: dict[str, Deployed] = field(default_factory=dict)
+    handles: dict[LocalPart, list[tuple[HandleKind, Handle]]] = field(default_factory=dict)
+    local: dict[LocalPart, ServicePart] = field(default_factory=dict)
+    subs: dict[DelegatedPart, SubService] = field(default_factory=dict)
+    lowers: dict[DelegatedPart, Deployed] = field(default_factory=dict)
     record: ServiceRecord | None = None
     problems: list[str] = field(default_factory=list)
 
@@ -450,10 +453,10 @@ class Deployed:
             yield from lower.walk()
 
 
-def _part_at(sp: Sp, where: tuple[tuple[str, ...], str]) -> str:
+def _part_at(sp: Sp, where: tuple[tuple[str, ...], str]) -> Part:
     path, pop = where
     i = path.index(sp.id)
-    return f"pop:{pop}" if i == len(path) - 1 else f"sp:{path[i + 1]}"
+    return LocalPart(pop) if i == len(path) - 1 else DelegatedPart(path[i + 1])
 
 
 async def _space(sp: Sp, request: InstantiateRequest, service_id: str) -> tuple[ServiceSpace, bool]:
@@ -474,12 +477,14 @@ async def _space(sp: Sp, request: InstantiateRequest, service_id: str) -> tuple[
     return space, from_pool
 
 
-def _local_bindings(graph: ServiceGraph, placement: Placement) -> dict[str, list[PortBinding]]:
+def _local_bindings(
+    graph: ServiceGraph, placement: Placement
+) -> dict[LocalPart, list[PortBinding]]:
     """``instantiate._local_bindings``: port bindings of every local function, by part."""
-    out: dict[str, list[PortBinding]] = {}
+    out: dict[LocalPart, list[PortBinding]] = {}
     for member in graph.members:
         part = placement.parts[member.id]
-        if not part.startswith("pop:") or member.vnfd is None:
+        if not isinstance(part, LocalPart) or member.vnfd is None:
             continue
         external = {}
         for link in graph.links:
@@ -536,19 +541,19 @@ async def _instantiate(done: Deployed, drawn: DrawnService) -> None:
     done.space, done.from_pool = await _space(sp, request, service_id)
     placement = Placement({m.id: _part_at(sp, drawn.where[m.id]) for m in graph.members})
     bindings = _local_bindings(graph, placement)
-    delegated = [p for p in placement.part_ids() if p.startswith("sp:")]
+    delegated = placement.delegated_parts()
     plan = done.plan = plan_addresses(
         done.space,
         link_demands(
             graph, placement, [b for bs in bindings.values() for b in bs], request.addressing, naps
         ),
-        delegated,
+        [str(p) for p in delegated],
         sp.settings,
         owner=service_id,
     )
     # deploy_local
-    for part in (p for p in placement.part_ids() if p.startswith("pop:")):
-        pop = part.removeprefix("pop:")
+    for part in placement.local_parts():
+        pop = part.pop
         handles = done.handles.setdefault(part, [])
         members = [
             LocalMember(m.id, m.vnfd)
@@ -560,18 +565,17 @@ async def _instantiate(done: Deployed, drawn: DrawnService) -> None:
             sp.pops[pop], service_id[:8], members, bindings.get(part, []), plan, _recorder(handles)
         )
         done.local[part] = ServicePart(
-            part, PartKind.LOCAL, tuple(m.member for m in members), pop=pop, vnfs=vnfs
+            str(part), PartKind.LOCAL, tuple(m.member for m in members), pop=pop, vnfs=vnfs
         )
     # delegate_subservices
     for part in delegated:
-        lower = part.removeprefix("sp:")
+        lower = part.lower
         sub = done.subs[part] = build_subservice(
             graph,
             placement,
             plan,
             request.placement,
             part,
-            lower,
             request_id=f"{sp.id}/{service_id}/{part}",
             name=request.name,
         )
@@ -580,14 +584,14 @@ async def _instantiate(done: Deployed, drawn: DrawnService) -> None:
         )
     # verify_addresses
     parts = []
-    for part in placement.part_ids():
-        if part in done.local:
+    for part in placement.used_parts():
+        if isinstance(part, LocalPart):
             parts.append(done.local[part])
             continue
         sub, lower_done = done.subs[part], done.lowers[part]
         parts.append(
             ServicePart(
-                part,
+                str(part),
                 PartKind.DELEGATED,
                 tuple(placement.members_of(part)),
                 lower_sp=sub.lower,
@@ -624,7 +628,7 @@ async def terminate(done: Deployed) -> None:
         async def forget(kind: str, resource_id: str) -> None:
             pass
 
-        await undeploy(done.sp.pops[part.removeprefix("pop:")], list(handles), forget)
+        await undeploy(done.sp.pops[part.pop], list(handles), forget)
     await done.sp.blocks.release(done.service_id)
 
 

@@ -25,7 +25,13 @@ from spfed.lifecycle.context import InstantiateContext, InstantiateState
 from spfed.lifecycle.events import EventLog
 from spfed.lifecycle.instantiate import instantiate_tasks
 from spfed.lifecycle.runtime import NodeRuntime
-from spfed.model import InstantiateRequest, Operation, ServiceRecord, ServiceState
+from spfed.model import (
+    DelegatedPart,
+    InstantiateRequest,
+    Operation,
+    ServiceRecord,
+    ServiceState,
+)
 from spfed.storage import AddressStore, Database, HandleStore, ServiceStore
 from tests.unit.storage.records import new_service
 from tests.unit.upper_sp.builders import link, lookup, nsd, plan_for, ref, vnfd
@@ -98,7 +104,7 @@ async def test_no_sub_service_survives_a_failed_delegation_and_its_compensation(
         "two", functions={"a": ref("fw"), "b": ref("fw")}, links=[link("ab", "a:out", "b:in")]
     )
     graph = build_graph(service, lookup([vnfd("fw")]))
-    placement = Placement({"a": "sp:x", "b": "sp:y"})
+    placement = Placement({"a": DelegatedPart("x"), "b": DelegatedPart("y")})
     new = new_service("s1")
     await runtime.services.create_service(new.record, new.request, "h", new.operation, [])
     state = InstantiateState(

@@ -22,7 +22,7 @@ from spfed.lifecycle.context import RemotePart
 from spfed.lifecycle.events import EventLog
 from spfed.lifecycle.release import RetryUntil, delegation_request_id, release_delegated_parts
 from spfed.lifecycle.runtime import NodeRuntime
-from spfed.model import Operation, ServiceEventKind, ServiceState
+from spfed.model import DelegatedPart, Operation, ServiceEventKind, ServiceState
 from spfed.storage import AddressStore, Database, HandleStore, ServiceStore
 from tests.unit.storage.records import new_service
 from tests.unit.upper_sp.fakes import REMOTE_ID, FakeLowerSp, record, state_event
@@ -97,7 +97,7 @@ async def test_temporary_failures_are_retried_until_the_lower_sp_answers(
 ) -> None:
     x = lower("x", failures=2)
     runtime.lowers = {"x": x}
-    remotes = {"sp:x": RemotePart("x", REMOTE_ID)}
+    remotes = {DelegatedPart("x"): RemotePart("x", REMOTE_ID)}
 
     await release_delegated_parts(runtime, SERVICE, OP, remotes, retry(5))
 
@@ -119,27 +119,30 @@ async def test_past_the_deadline_the_error_names_the_lower_sp_and_others_are_rel
     x = lower("x", failures=1000, error=DeadlineExceeded("x is slow"))
     y = lower("y")
     runtime.lowers = {"x": x, "y": y}
-    remotes = {"sp:x": RemotePart("x", REMOTE_ID), "sp:y": RemotePart("y", REMOTE_ID)}
+    remotes = {
+        DelegatedPart("x"): RemotePart("x", REMOTE_ID),
+        DelegatedPart("y"): RemotePart("y", REMOTE_ID),
+    }
 
     with pytest.raises(DeadlineExceeded) as raised:
         await release_delegated_parts(runtime, SERVICE, OP, remotes, retry(0.3))
 
     assert "gave up waiting for lower SP x" in raised.value.message
     assert "x is slow" in raised.value.message
-    assert list(remotes) == ["sp:x"]  # y's sub-service went, x's may still be there
+    assert list(remotes) == [DelegatedPart("x")]  # y's sub-service went, x's may still be there
     assert len(terminates(x)) > 1
 
 
 async def test_a_permanent_refusal_is_not_retried(runtime: NodeRuntime) -> None:
     x = lower("x", failures=5, error=PermissionDenied("no"))
     runtime.lowers = {"x": x}
-    remotes = {"sp:x": RemotePart("x", REMOTE_ID)}
+    remotes = {DelegatedPart("x"): RemotePart("x", REMOTE_ID)}
 
     with pytest.raises(PermissionDenied):
         await release_delegated_parts(runtime, SERVICE, OP, remotes, retry(5))
 
     assert len(terminates(x)) == 1
-    assert list(remotes) == ["sp:x"]
+    assert list(remotes) == [DelegatedPart("x")]
 
 
 async def test_without_a_deadline_each_part_gets_one_attempt_and_failures_are_listed(
@@ -147,7 +150,10 @@ async def test_without_a_deadline_each_part_gets_one_attempt_and_failures_are_li
 ) -> None:
     x, y = lower("x", failures=1), lower("y", failures=1)
     runtime.lowers = {"x": x, "y": y}
-    remotes = {"sp:x": RemotePart("x", REMOTE_ID), "sp:y": RemotePart("y", REMOTE_ID)}
+    remotes = {
+        DelegatedPart("x"): RemotePart("x", REMOTE_ID),
+        DelegatedPart("y"): RemotePart("y", REMOTE_ID),
+    }
 
     with pytest.raises(Unavailable) as raised:
         await release_delegated_parts(runtime, SERVICE, OP, remotes)
@@ -159,7 +165,8 @@ async def test_without_a_deadline_each_part_gets_one_attempt_and_failures_are_li
 
 
 async def test_a_part_without_an_id_is_found_by_its_request_id(runtime: NodeRuntime) -> None:
-    sent = delegation_request_id(NODE, SERVICE, "sp:x")
+    sent = delegation_request_id(NODE, SERVICE, DelegatedPart("x"))
+    assert sent == f"{NODE}/{SERVICE}/sp:x"  # the part's text form: lower SPs find it by this
     x = lower("x")
     x.listed = [
         replace(record(ServiceState.ACTIVE), id="other", request_id="retail/s0/sp:x"),
@@ -167,7 +174,7 @@ async def test_a_part_without_an_id_is_found_by_its_request_id(runtime: NodeRunt
     ]
     nothing = lower("y")
     runtime.lowers = {"x": x, "y": nothing}
-    remotes = {"sp:x": RemotePart("x"), "sp:y": RemotePart("y")}
+    remotes = {DelegatedPart("x"): RemotePart("x"), DelegatedPart("y"): RemotePart("y")}
 
     await release_delegated_parts(runtime, SERVICE, OP, remotes, retry(5))
 

@@ -15,7 +15,7 @@ from spfed.lifecycle.wan import (
     connectivity_prefix,
     wan_demands,
 )
-from spfed.model import ConnectivityType, QosRequirements, WimService
+from spfed.model import ConnectivityType, QosRequirements, WimService, parse_part
 from upper_sp.graph import GraphLink
 from wim import ConnectivityRequest, Wim
 
@@ -27,7 +27,16 @@ BORDERS = (
     BorderConfig("up", "nl", peer="retail"),
     BorderConfig("customers", "nl"),
 )
-PARTS = {"fw": "pop:ams", "dpi": "pop:fra", "nat": "sp:w", "cdn": "sp:v", "log": "pop:ams"}
+PARTS = {
+    m: parse_part(p)
+    for m, p in {
+        "fw": "pop:ams",
+        "dpi": "pop:fra",
+        "nat": "sp:w",
+        "cdn": "sp:v",
+        "log": "pop:ams",
+    }.items()
+}
 
 
 def link(link_id: str, *refs: str, kind: ConnectivityType = LINE, **qos: float) -> GraphLink:

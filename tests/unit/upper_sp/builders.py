@@ -164,10 +164,10 @@ def plan_for(graph: ServiceGraph, placement: Placement, block: str = "10.1.0.0/1
         endpoints = []
         for r in lk.refs:
             member, _cp = split_ref(r)
-            part = OWN if member is None else placement.parts[member]
+            part = OWN if member is None else str(placement.parts[member])
             endpoints.append(Endpoint(part, r))
         demands.append(LinkDemand(lk.id, tuple(endpoints)))
-    delegated = [p for p in placement.part_ids() if p.startswith("sp:")]
+    delegated = [str(p) for p in placement.delegated_parts()]
     return plan_addresses(space(block), demands, delegated, PlanSettings())
 
 

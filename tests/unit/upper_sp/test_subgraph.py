@@ -5,8 +5,10 @@ from __future__ import annotations
 from spfed.model import (
     ConnectionPointType,
     ConnectivityType,
+    DelegatedPart,
     DescriptorRef,
     ForwardingGraph,
+    LocalPart,
     NestedServiceRef,
     NetworkFunctionRef,
     OfferKind,
@@ -68,7 +70,14 @@ CHAIN = nsd(
     ],
 )
 DPI_OFFER = offer(OfferKind.NETWORK_SERVICE, "dpi")
-PLACEMENT = Placement({"fw": "pop:ams", "ids": "sp:x", "nat": "sp:x", "dpi": "sp:x"})
+PLACEMENT = Placement(
+    {
+        "fw": LocalPart("ams"),
+        "ids": DelegatedPart("x"),
+        "nat": DelegatedPart("x"),
+        "dpi": DelegatedPart("x"),
+    }
+)
 
 
 def chain_graph() -> ServiceGraph:
@@ -78,11 +87,13 @@ def chain_graph() -> ServiceGraph:
 def test_members_of_one_lower_sp_travel_as_one_subservice() -> None:
     graph = chain_graph()
     plan = plan_for(graph, PLACEMENT)
-    sub = build_subservice(graph, PLACEMENT, plan, PlacementConstraints(), "sp:x", "x", "r-1", "n")
+    sub = build_subservice(
+        graph, PLACEMENT, plan, PlacementConstraints(), DelegatedPart("x"), "r-1", "n"
+    )
     nsd_ = sub.request.descriptors.nsd if sub.request.descriptors else None
     assert nsd_ is not None
     assert (sub.part, sub.lower, sub.request.request_id, sub.request.name) == (
-        "sp:x",
+        DelegatedPart("x"),
         "x",
         "r-1",
         "n",
@@ -102,7 +113,9 @@ def test_members_of_one_lower_sp_travel_as_one_subservice() -> None:
 def test_crossing_links_become_boundary_points_named_after_the_link() -> None:
     graph = chain_graph()
     plan = plan_for(graph, PLACEMENT)
-    sub = build_subservice(graph, PLACEMENT, plan, PlacementConstraints(), "sp:x", "x", "r", "n")
+    sub = build_subservice(
+        graph, PLACEMENT, plan, PlacementConstraints(), DelegatedPart("x"), "r", "n"
+    )
     assert sub.request.descriptors is not None
     nsd_ = sub.request.descriptors.nsd
     assert [(cp.id, cp.type) for cp in nsd_.connection_points] == [
@@ -122,7 +135,9 @@ def test_crossing_links_become_boundary_points_named_after_the_link() -> None:
 def test_constraints_are_this_parts_slice_with_the_link_subnet_and_gateway() -> None:
     graph = chain_graph()
     plan = plan_for(graph, PLACEMENT)
-    sub = build_subservice(graph, PLACEMENT, plan, PlacementConstraints(), "sp:x", "x", "r", "n")
+    sub = build_subservice(
+        graph, PLACEMENT, plan, PlacementConstraints(), DelegatedPart("x"), "r", "n"
+    )
     addressing = sub.request.addressing
     part = plan.part_spaces["sp:x"]
     assert addressing.address_space == plan.part_blocks["sp:x"] == part.block == "10.1.0.0/19"
@@ -151,7 +166,9 @@ def test_constraints_are_this_parts_slice_with_the_link_subnet_and_gateway() -> 
 def test_forwarding_paths_are_projected_onto_the_part() -> None:
     graph = chain_graph()
     plan = plan_for(graph, PLACEMENT)
-    sub = build_subservice(graph, PLACEMENT, plan, PlacementConstraints(), "sp:x", "x", "r", "n")
+    sub = build_subservice(
+        graph, PLACEMENT, plan, PlacementConstraints(), DelegatedPart("x"), "r", "n"
+    )
     assert sub.request.descriptors is not None
     [fg] = sub.request.descriptors.nsd.forwarding_graphs
     assert fg.fg_id == "fg1"
@@ -184,9 +201,15 @@ def test_consecutive_outside_hops_on_one_boundary_link_collapse() -> None:
         ],
     )
     graph = build_graph(service, lookup([FW]))
-    placement = Placement({"a": "pop:ams", "b": "pop:ams", "c": "sp:x"})
+    placement = Placement({"a": LocalPart("ams"), "b": LocalPart("ams"), "c": DelegatedPart("x")})
     sub = build_subservice(
-        graph, placement, plan_for(graph, placement), PlacementConstraints(), "sp:x", "x", "r", "n"
+        graph,
+        placement,
+        plan_for(graph, placement),
+        PlacementConstraints(),
+        DelegatedPart("x"),
+        "r",
+        "n",
     )
     assert sub.request.descriptors is not None
     [fg] = sub.request.descriptors.nsd.forwarding_graphs
@@ -211,7 +234,14 @@ def test_placement_rules_are_resolved_per_member_and_keep_only_the_region() -> N
         links=[link("x", "fw:out", "inner:in")],
     )
     graph = build_graph(service, lookup([FW], [inner]))
-    placement = Placement({"fw": "pop:ams", "solo": "sp:x", "inner/p": "sp:x", "inner/q": "sp:x"})
+    placement = Placement(
+        {
+            "fw": LocalPart("ams"),
+            "solo": DelegatedPart("x"),
+            "inner/p": DelegatedPart("x"),
+            "inner/q": DelegatedPart("x"),
+        }
+    )
     rules = PlacementConstraints(
         {
             "inner": PlacementRule(region="us", operator="x"),
@@ -222,7 +252,7 @@ def test_placement_rules_are_resolved_per_member_and_keep_only_the_region() -> N
         default_region="eu",
     )
     sub = build_subservice(
-        graph, placement, plan_for(graph, placement), rules, "sp:x", "x", "r", "n"
+        graph, placement, plan_for(graph, placement), rules, DelegatedPart("x"), "r", "n"
     )
     assert sub.request.placement == PlacementConstraints(
         {"inner/p": PlacementRule(region="us"), "inner/q": PlacementRule(region="ca")},
@@ -243,10 +273,14 @@ def test_each_lower_sp_gets_only_its_own_members_and_both_see_the_link_between_t
         "two", functions={"a": ref("fw"), "b": ref("fw")}, links=[link("ab", "a:out", "b:in")]
     )
     graph = build_graph(service, lookup([FW]))
-    placement = Placement({"a": "sp:x", "b": "sp:y"})
+    placement = Placement({"a": DelegatedPart("x"), "b": DelegatedPart("y")})
     plan = plan_for(graph, placement)
-    sx = build_subservice(graph, placement, plan, PlacementConstraints(), "sp:x", "x", "r", "n")
-    sy = build_subservice(graph, placement, plan, PlacementConstraints(), "sp:y", "y", "r", "n")
+    sx = build_subservice(
+        graph, placement, plan, PlacementConstraints(), DelegatedPart("x"), "r", "n"
+    )
+    sy = build_subservice(
+        graph, placement, plan, PlacementConstraints(), DelegatedPart("y"), "r", "n"
+    )
     assert sx.request.descriptors is not None
     assert sy.request.descriptors is not None
     assert [f.vnf_id for f in sx.request.descriptors.nsd.network_functions] == ["a"]
