@@ -9,11 +9,12 @@ BUF    := node_modules/.bin/buf
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP     := $(VENV)/.dev-installed
 
-.PHONY: demo demo-dataplane demo-slice test lint format imports typecheck pytest proto buf-lint bench bench-openstack clean help openstack-up openstack-down openstack-status
+.PHONY: demo demo-dataplane demo-slice test crash-matrix lint format imports typecheck pytest proto buf-lint bench bench-openstack clean help openstack-up openstack-down openstack-status
 
 help:
 	@echo "make demo   - run a 4-operator, 3-level federation end to end"
 	@echo "make test   - lint, import contracts, type checks and the whole test suite"
+	@echo "make crash-matrix - crash each node at each task and phase of each workflow; no leaks"
 	@echo "make demo-dataplane - real packets through a chain across 3 operators (needs root)"
 	@echo "make bench  - latency benchmarks: instantiate/terminate, token and TLS cost (prints figures)"
 	@echo "make bench-openstack - the OpenStack driver on the qualification cloud (prints figures)"
@@ -78,6 +79,13 @@ typecheck: $(DEV_STAMP)
 
 pytest: $(DEV_STAMP)
 	$(BIN)/pytest -q
+
+# The whole crash matrix (tests/crash): a node of a real 3-level federation ends itself at
+# each task and phase of each workflow (spfed.faults), then nothing may be left anywhere.
+# `make test` runs a few of its cases; the others carry the crash_matrix marker, which
+# pyproject.toml deselects by default. Some 10-15 minutes on 2 cores.
+crash-matrix: $(DEV_STAMP)
+	$(BIN)/pytest -q -m crash_matrix tests/crash
 
 proto: $(DEV_STAMP)
 	$(PY) scripts/gen_proto.py

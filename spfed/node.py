@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -40,6 +40,7 @@ from lower_sp.api.gatekeeper import GatekeeperServicer
 from lower_sp.api.interceptors import CALLER
 from lower_sp.api.servicer import PlatformServicer
 from lower_sp.local.vim import EmulatedResource, Vim, VimDriverRegistry, with_netns_node
+from spfed import faults
 from spfed.auth import load_private_key, parse_public_key
 from spfed.client import PlatformClient
 from spfed.config import LowerSpConfig, NodeConfig
@@ -164,6 +165,7 @@ class Node:
         self.lifecycle: ServiceLifecycle | None = None
         self.slices: SliceManager | None = None
         self.withdrawals: Withdrawals | None = None
+        self._disarm_faults: Callable[[], None] | None = None
 
     @classmethod
     async def start(cls, config: NodeConfig) -> Node:
@@ -207,6 +209,8 @@ class Node:
 
     async def _start(self) -> None:
         config = self.config
+        # First, so that a recovery run at start-up already meets the crash point.
+        self._disarm_faults = faults.arm(config.faults)
         onboarded = load_onboarded(config.catalogue.descriptors, config.limits.descriptor_limits())
         server_tls, client_tls = self._tls()
         lower_keys = {
@@ -376,6 +380,9 @@ class Node:
         log.info("event=node_stopped")
 
     async def _release(self) -> None:
+        if self._disarm_faults is not None:
+            self._disarm_faults()
+            self._disarm_faults = None
         if self._gatekeeper is not None:
             await self._gatekeeper.close()
         if self._subscriber is not None:

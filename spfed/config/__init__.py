@@ -13,6 +13,7 @@ greater than 0``.
 
 from spfed.config._auth import AccountSeed, AuthConfig
 from spfed.config._base import ConfigError
+from spfed.config._faults import FaultsConfig
 from spfed.config._limits import LimitsConfig
 from spfed.config._load import load_config, parse_config
 from spfed.config._node import NodeConfig
@@ -43,6 +44,7 @@ __all__ = [
     "CapacityConfig",
     "CatalogueConfig",
     "ConfigError",
+    "FaultsConfig",
     "FederationConfig",
     "LimitsConfig",
     "LoggingConfig",

@@ -8,6 +8,7 @@ from pydantic import with_config
 
 from spfed.config._auth import AuthConfig
 from spfed.config._base import _STRICT, Name
+from spfed.config._faults import FaultsConfig
 from spfed.config._limits import LimitsConfig
 from spfed.config._sections import (
     AddressingConfig,
@@ -54,3 +55,5 @@ class NodeConfig:
     """WAN links and their manager."""
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     """Bounds on requests and descriptors (hostile input)."""
+    faults: FaultsConfig = field(default_factory=FaultsConfig)
+    """Fault injection for crash tests; off by default, never set in production."""

@@ -27,6 +27,14 @@ Semantics (the contract the node's lifecycle relies on):
   waits for them to finish, and re-raises ``CancelledError`` without reporting
   or compensating: the persisted progress is left for recovery
   (``compensate``, or ``run`` again).
+
+Fault injection (for crash tests only): a ``FaultHook`` is called at three
+points of every task the runner runs (never of compensators): ``before``
+(an attempt's start reported, its body not yet run), ``after_effect`` (the body
+returned, its success not yet reported) and ``after_persist`` (its success
+reported to the listener). A hook may end the process there; the runner does
+nothing else with it. The hook given to the runner wins; without one, the
+hook installed process-wide with ``install_fault_hook`` (none by default).
 """
 
 from __future__ import annotations
@@ -36,7 +44,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Generic, TypeVar
+from typing import Generic, Literal, Protocol, TypeVar
 
 from spfed.engine._concurrency import run_concurrently
 from spfed.engine.compensation import compensate_in_order, compensation_order
@@ -50,11 +58,43 @@ from spfed.engine.schedule import Schedule
 from spfed.errors import Cancelled, Internal, SpfedError
 from spfed.model.services import TaskState
 
-__all__ = ["RunResult", "WorkflowRunner"]
+__all__ = ["FaultHook", "FaultPhase", "RunResult", "WorkflowRunner", "install_fault_hook"]
 
 C = TypeVar("C")
 
 logger = logging.getLogger(__name__)
+
+FaultPhase = Literal["before", "after_effect", "after_persist"]
+"""Where in a task a ``FaultHook`` is called; see the module docstring."""
+
+
+class FaultHook(Protocol):
+    """Called at each fault point of each task run; for crash tests only.
+
+    Synchronous and cheap: it runs on the event loop in the middle of a run.
+    It either returns at once or ends the process (``os._exit``); raising is a
+    bug that propagates out of ``WorkflowRunner.run`` like a listener's error.
+    """
+
+    def __call__(self, run_id: RunId, task: TaskId, phase: FaultPhase) -> None:
+        """``task`` of run ``run_id`` reached ``phase``."""
+        ...
+
+
+_installed_hook: FaultHook | None = None
+"""The process-wide hook runners fall back on. Process-wide because the callers
+that build runners are not told about faults, and a fault ends the whole
+process anyway."""
+
+
+def install_fault_hook(hook: FaultHook | None) -> FaultHook | None:
+    """Make ``hook`` the fallback of runners built from now on (``None``: no hook).
+
+    Returns the hook it replaces, so a caller can put it back.
+    """
+    global _installed_hook
+    previous, _installed_hook = _installed_hook, hook
+    return previous
 
 
 @dataclass(frozen=True)
@@ -91,8 +131,12 @@ class WorkflowRunner(Generic[C]):
         retry_delay_s: float = 0.2,
         policy: SchedulePolicy | None = None,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        fault_hook: FaultHook | None = None,
     ) -> None:
-        """Raises ValueError: non-positive timeout, ``max_attempts < 1`` or negative delay."""
+        """``fault_hook``: see the module docstring; ``None`` falls back on the installed one.
+
+        Raises ValueError: non-positive timeout, ``max_attempts < 1`` or negative delay.
+        """
         if default_timeout_s is not None and not default_timeout_s > 0:
             raise ValueError(f"default_timeout_s must be > 0 or None, got {default_timeout_s!r}")
         if max_attempts < 1:
@@ -106,6 +150,7 @@ class WorkflowRunner(Generic[C]):
         self._retry_delay_s = retry_delay_s
         self._policy: SchedulePolicy = policy if policy is not None else InOrderPolicy()
         self._sleep = sleep
+        self._fault_hook = fault_hook if fault_hook is not None else _installed_hook
 
     async def run(
         self,
@@ -208,10 +253,13 @@ class WorkflowRunner(Generic[C]):
             run.attempts[task] = attempt
             run.states[task] = TaskState.RUNNING
             await self._listener.task_started(run.run_id, task, attempt)
+            self._fault(run.run_id, task, "before")
 
         outcome, attempts = await self._attempts(run.run_id, definition, run.ctx, started)
         if isinstance(outcome, Succeeded):
+            self._fault(run.run_id, task, "after_effect")
             await self._finished(run, task, TaskState.SUCCEEDED, attempts, None)
+            self._fault(run.run_id, task, "after_persist")
             return None
         await self._finished(run, task, TaskState.FAILED, attempts, outcome.error)
         return outcome.error
@@ -259,6 +307,10 @@ class WorkflowRunner(Generic[C]):
     ) -> None:
         run.states[task] = state
         await self._listener.task_finished(run.run_id, task, state, attempts, error)
+
+    def _fault(self, run_id: RunId, task: TaskId, phase: FaultPhase) -> None:
+        if self._fault_hook is not None:
+            self._fault_hook(run_id, task, phase)
 
     def _require_registered(self, schedule: Schedule) -> None:
         for task in schedule.task_ids():

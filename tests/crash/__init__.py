@@ -1,0 +1,1 @@
+"""Crash tests: real federations whose nodes die at named workflow points (``spfed.faults``)."""
