@@ -18,7 +18,7 @@ instantiation (``validate``, ``place``) inside the InstantiateService call.
 
 It exists for the crash tests (``tests/crash``). A node started with it logs
 a warning, and must never run so in production. Empty (the default) means
-off: nothing is installed and the engine's hook stays ``None``.
+off: the node's runners get no hook at all (``fault_hook`` returns ``None``).
 """
 
 from __future__ import annotations
@@ -31,12 +31,12 @@ from dataclasses import dataclass
 
 from spfed.config import FaultsConfig
 from spfed.engine import RunId, Schedule, TaskId
-from spfed.engine.runner import FaultHook, FaultPhase, install_fault_hook
+from spfed.engine.runner import FaultHook, FaultPhase
 from spfed.errors import InvalidArgument
 from spfed.lifecycle.instantiate import INSTANTIATE
 from spfed.lifecycle.terminate import TERMINATE
 
-__all__ = ["CRASH_EXIT_CODE", "WORKFLOWS", "CrashAt", "arm", "crash_hook"]
+__all__ = ["CRASH_EXIT_CODE", "WORKFLOWS", "CrashAt", "crash_hook", "fault_hook"]
 
 log = logging.getLogger(__name__)
 
@@ -111,16 +111,14 @@ def crash_hook(point: CrashAt, exit: Callable[[int], object] = os._exit) -> Faul
     return hook
 
 
-def arm(config: FaultsConfig) -> Callable[[], None]:
-    """Install the configured crash process-wide; returns what uninstalls it.
-
-    With ``crash_at`` empty, installs nothing (the returned function does nothing).
+def fault_hook(config: FaultsConfig) -> FaultHook | None:
+    """The hook the node's workflow runners call, or ``None`` when ``crash_at`` is empty.
 
     Raises:
-        InvalidArgument: ``crash_at`` names no known point.
+        InvalidArgument: ``crash_at`` names no known point (the node does not start).
     """
     if not config.crash_at:
-        return lambda: None
+        return None
     point = CrashAt.parse(config.crash_at)
     log.warning(
         "event=FAULT_INJECTION_ARMED point=%s: this node will kill itself (exit code %d) when"
@@ -128,9 +126,4 @@ def arm(config: FaultsConfig) -> Callable[[], None]:
         point,
         CRASH_EXIT_CODE,
     )
-    previous = install_fault_hook(crash_hook(point))
-
-    def disarm() -> None:
-        install_fault_hook(previous)
-
-    return disarm
+    return crash_hook(point)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -165,7 +165,6 @@ class Node:
         self.lifecycle: ServiceLifecycle | None = None
         self.slices: SliceManager | None = None
         self.withdrawals: Withdrawals | None = None
-        self._disarm_faults: Callable[[], None] | None = None
 
     @classmethod
     async def start(cls, config: NodeConfig) -> Node:
@@ -209,8 +208,8 @@ class Node:
 
     async def _start(self) -> None:
         config = self.config
-        # First, so that a recovery run at start-up already meets the crash point.
-        self._disarm_faults = faults.arm(config.faults)
+        # First, so that a bad point stops the node before it touches anything.
+        fault_hook = faults.fault_hook(config.faults)
         onboarded = load_onboarded(config.catalogue.descriptors, config.limits.descriptor_limits())
         server_tls, client_tls = self._tls()
         lower_keys = {
@@ -292,6 +291,7 @@ class Node:
         await subscriber.start()
         await publisher.start()
         runtime = NodeRuntime(
+            fault_hook=fault_hook,
             node_id=config.id,
             config=config,
             services=services,
@@ -380,9 +380,6 @@ class Node:
         log.info("event=node_stopped")
 
     async def _release(self) -> None:
-        if self._disarm_faults is not None:
-            self._disarm_faults()
-            self._disarm_faults = None
         if self._gatekeeper is not None:
             await self._gatekeeper.close()
         if self._subscriber is not None:

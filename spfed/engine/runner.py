@@ -33,8 +33,7 @@ points of every task the runner runs (never of compensators): ``before``
 (an attempt's start reported, its body not yet run), ``after_effect`` (the body
 returned, its success not yet reported) and ``after_persist`` (its success
 reported to the listener). A hook may end the process there; the runner does
-nothing else with it. The hook given to the runner wins; without one, the
-hook installed process-wide with ``install_fault_hook`` (none by default).
+nothing else with it. Runners have none unless given one (``fault_hook``).
 """
 
 from __future__ import annotations
@@ -58,7 +57,7 @@ from spfed.engine.schedule import Schedule
 from spfed.errors import Cancelled, Internal, SpfedError
 from spfed.model.services import TaskState
 
-__all__ = ["FaultHook", "FaultPhase", "RunResult", "WorkflowRunner", "install_fault_hook"]
+__all__ = ["FaultHook", "FaultPhase", "RunResult", "WorkflowRunner"]
 
 C = TypeVar("C")
 
@@ -79,22 +78,6 @@ class FaultHook(Protocol):
     def __call__(self, run_id: RunId, task: TaskId, phase: FaultPhase) -> None:
         """``task`` of run ``run_id`` reached ``phase``."""
         ...
-
-
-_installed_hook: FaultHook | None = None
-"""The process-wide hook runners fall back on. Process-wide because the callers
-that build runners are not told about faults, and a fault ends the whole
-process anyway."""
-
-
-def install_fault_hook(hook: FaultHook | None) -> FaultHook | None:
-    """Make ``hook`` the fallback of runners built from now on (``None``: no hook).
-
-    Returns the hook it replaces, so a caller can put it back.
-    """
-    global _installed_hook
-    previous, _installed_hook = _installed_hook, hook
-    return previous
 
 
 @dataclass(frozen=True)
@@ -133,7 +116,7 @@ class WorkflowRunner(Generic[C]):
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         fault_hook: FaultHook | None = None,
     ) -> None:
-        """``fault_hook``: see the module docstring; ``None`` falls back on the installed one.
+        """``fault_hook``: see the module docstring (``None``: no fault injection).
 
         Raises ValueError: non-positive timeout, ``max_attempts < 1`` or negative delay.
         """
@@ -150,7 +133,7 @@ class WorkflowRunner(Generic[C]):
         self._retry_delay_s = retry_delay_s
         self._policy: SchedulePolicy = policy if policy is not None else InOrderPolicy()
         self._sleep = sleep
-        self._fault_hook = fault_hook if fault_hook is not None else _installed_hook
+        self._fault_hook = fault_hook
 
     async def run(
         self,

@@ -138,6 +138,7 @@ class ServiceLifecycle:
             default_timeout_s=wf.task_timeout_s,
             max_attempts=wf.max_attempts,
             retry_delay_s=wf.retry_delay_s,
+            fault_hook=self.rt.fault_hook,
         )
 
     def _admission_runner(self, listener: AdmissionListener) -> WorkflowRunner[Any]:
@@ -149,6 +150,7 @@ class ServiceLifecycle:
             default_timeout_s=self.rt.config.limits.admission_timeout_s,
             max_attempts=1,
             retry_delay_s=0.0,
+            fault_hook=self.rt.fault_hook,
         )
 
     def _schedule(

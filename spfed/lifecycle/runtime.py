@@ -10,6 +10,7 @@ from lower_sp.local.vim import Vim
 from spfed.config import NodeConfig
 from spfed.descriptors import DescriptorSet
 from spfed.engine import WorkflowPlugin
+from spfed.engine.runner import FaultHook
 from spfed.lifecycle.admission_control import AdmissionWorker
 from spfed.lifecycle.blocks import ServiceBlocks
 from spfed.lifecycle.events import EventLog
@@ -54,6 +55,8 @@ class NodeRuntime:
     wim: Wim | None = None
     """The node's WAN infrastructure manager, when it has one (``wim.enabled``)."""
     admission: AdmissionWorker = field(default_factory=AdmissionWorker)
+    fault_hook: FaultHook | None = None
+    """Crash injection for the crash tests (``spfed.faults``); ``None`` in production."""
     """Threads for the CPU-bound work of admission and planning, off the event loop."""
 
     @property

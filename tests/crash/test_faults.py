@@ -6,9 +6,9 @@ import pytest
 
 from spfed.config import ConfigError, FaultsConfig, parse_config
 from spfed.engine import RunId, Schedule, TaskId, WorkflowRunner
-from spfed.engine.runner import FaultPhase, install_fault_hook
+from spfed.engine.runner import FaultPhase
 from spfed.errors import InvalidArgument, Unavailable
-from spfed.faults import CRASH_EXIT_CODE, CrashAt, arm, crash_hook
+from spfed.faults import CRASH_EXIT_CODE, CrashAt, crash_hook, fault_hook
 from tests.unit.engine.fakes import Ctx, FakeSleep, RecordingListener, simple_tasks
 
 RUN = RunId("op-1")
@@ -88,14 +88,9 @@ async def test_the_runner_calls_the_hook_around_effect_and_report_not_in_compens
     ]
 
 
-def test_arming_installs_only_when_set_and_disarming_restores() -> None:
-    assert install_fault_hook(None) is None  # nothing installed by default
-    arm(FaultsConfig())()
-    assert install_fault_hook(None) is None
-    disarm = arm(FaultsConfig(crash_at="instantiate/place/before"))
-    try:
-        assert WorkflowRunner(simple_tasks(), RecordingListener())._fault_hook is not None
-    finally:
-        disarm()
-    assert install_fault_hook(None) is None
+def test_the_hook_exists_only_when_a_point_is_set() -> None:
+    assert fault_hook(FaultsConfig()) is None
+    assert fault_hook(FaultsConfig(crash_at="instantiate/place/before")) is not None
+    with pytest.raises(InvalidArgument):
+        fault_hook(FaultsConfig(crash_at="instantiate/nothing/before"))
     assert WorkflowRunner(simple_tasks(), RecordingListener())._fault_hook is None
