@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import json
 import logging
 import uuid
 import weakref
@@ -72,7 +73,7 @@ from spfed.model import (
 )
 from spfed.storage import NewOperation
 
-__all__ = ["ServiceLifecycle"]
+__all__ = ["ServiceLifecycle", "request_hash"]
 
 log = logging.getLogger(__name__)
 audit = logging.getLogger("spfed.audit")
@@ -109,8 +110,18 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _request_hash(request: InstantiateRequest) -> str:
-    return hashlib.sha256(_REQUEST.dump_json(request)).hexdigest()
+def request_hash(request: InstantiateRequest) -> str:
+    """A digest of ``request`` that any process computes the same.
+
+    Keys are sorted: a request's maps (placement rules) come from protobuf maps,
+    whose iteration order differs from process to process, so a hash of the
+    fields in arrival order made a retry after a restart look like another
+    request (ALREADY_EXISTS) at the restarted node.
+    """
+    canonical = json.dumps(
+        _REQUEST.dump_python(request, mode="json"), sort_keys=True, separators=(",", ":")
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 class ServiceLifecycle:
@@ -200,7 +211,7 @@ class ServiceLifecycle:
         self, caller: Principal, request: InstantiateRequest
     ) -> Operation:
         owner = caller.account
-        digest = _request_hash(request)
+        digest = request_hash(request)
         if request.request_id:
             earlier = await self._earlier(owner, request, digest)
             if earlier is not None:
