@@ -43,7 +43,10 @@ class OwnCatalogueStore(Protocol):
 
 
 def _moved(free: int, was: int, total: int, step: float) -> bool:
-    if (free <= 0) != (was <= 0):
+    # Running out, and becoming wholly free again, are always news: an upper SP must not
+    # see a PoP as full when it is not, nor an idle PoP as partly used for ever (a
+    # small release after a restart would otherwise stay unpublished below the step).
+    if (free <= 0) != (was <= 0) or (free >= total) != (was >= total):
         return True
     return abs(free - was) >= max(1.0, total * step / 100)
 
@@ -51,7 +54,7 @@ def _moved(free: int, was: int, total: int, step: float) -> bool:
 def _same_content(fresh: Catalogue, published: Catalogue, step: float) -> bool:
     """Whether ``fresh`` says nothing new: same offers (prices included), SLA,
     borders and services, same regions, totals and PoPs, and no region's free
-    capacity moved by ``step`` percent of its total."""
+    capacity moved by ``step`` percent of its total, ran out or became wholly free."""
     said = ("offers", "sla", "borders", "wim_services", "address_constraints")
     if any(getattr(fresh, what) != getattr(published, what) for what in said):
         return False

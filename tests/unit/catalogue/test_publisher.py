@@ -333,6 +333,28 @@ async def test_running_out_or_a_new_total_is_always_news() -> None:
     await publisher.close()
 
 
+async def test_becoming_wholly_free_is_always_news() -> None:
+    capacity = Capacity()
+    capacity.free = 99
+    publisher = CataloguePublisher(
+        "retail",
+        capacity.build,
+        signer(),
+        MemoryCatalogueStore(),
+        validity_s=VALIDITY,
+        debounce_s=DEBOUNCE,
+        capacity_step_percent=10,
+    )
+    await publisher.start()
+    capacity.free = 100  # 1% of the total: below the step, but the region is idle now
+    assert (await publisher.refresh()).version == 2
+    capacity.free = 99
+    assert (await publisher.refresh()).version == 3
+    capacity.free = 98
+    assert (await publisher.refresh()).version == 3
+    await publisher.close()
+
+
 async def test_without_a_step_any_change_is_a_new_version() -> None:
     capacity = Capacity()
     publisher = CataloguePublisher(
