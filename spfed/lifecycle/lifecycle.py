@@ -15,7 +15,6 @@ import json
 import logging
 import uuid
 import weakref
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -37,7 +36,6 @@ from spfed.errors import (
     Aborted,
     AlreadyExists,
     Cancelled,
-    InvalidArgument,
     NotFound,
     SpfedError,
 )
@@ -54,6 +52,7 @@ from spfed.lifecycle.context import (
 from spfed.lifecycle.events import new_event
 from spfed.lifecycle.instantiate import ADMISSION, INSTANTIATE, QUIET, instantiate_tasks
 from spfed.lifecycle.listener import AdmissionListener, ProgressListener
+from spfed.lifecycle.queries import ServiceQueries
 from spfed.lifecycle.runtime import NodeRuntime
 from spfed.lifecycle.terminate import TERMINATE, terminate_registry
 from spfed.model import (
@@ -76,26 +75,12 @@ from spfed.storage import NewOperation
 __all__ = ["ServiceLifecycle", "request_hash"]
 
 log = logging.getLogger(__name__)
-audit = logging.getLogger("spfed.audit")
 _REQUEST: TypeAdapter[InstantiateRequest] = TypeAdapter(InstantiateRequest)
-
-
-def _hidden(caller: Principal, service_id: str, owner: str | None) -> NotFound:
-    """NOT_FOUND for a missing service, and for another customer's (audited: nothing leaks)."""
-    if owner is not None:
-        audit.warning(
-            "event=foreign_service_refused account=%s service=%s code=NOT_FOUND",
-            caller.account,
-            service_id,
-        )
-    return NotFound(f"service {service_id} not found")
 
 
 _ADMISSION_RETRY_S = 1.0
 """Retry delay suggested to an account over its admission limit: admissions take
 milliseconds, so a slot is usually free again well within it."""
-_DEFAULT_PAGE = 50
-_MAX_PAGE = 500
 
 
 @dataclass
@@ -124,11 +109,11 @@ def request_hash(request: InstantiateRequest) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-class ServiceLifecycle:
+class ServiceLifecycle(ServiceQueries):
     """Instantiate, terminate, query and watch services at one node."""
 
     def __init__(self, rt: NodeRuntime) -> None:
-        self.rt = rt
+        super().__init__(rt)
         self._instantiate: TaskRegistry[InstantiateContext] = registry_with_plugins(
             instantiate_tasks, rt.plugins
         )
@@ -535,86 +520,6 @@ class ServiceLifecycle:
         self.rt.events.publish(state.service_id, stored)
 
     # --- queries ------------------------------------------------------------------
-
-    async def get_service(
-        self, caller: Principal, service_id: str, *, remote: bool = True
-    ) -> ServiceRecord:
-        """A service of the caller's (any service, for an operator), with its tree.
-
-        Raises:
-            NotFound: no such service, or it belongs to someone else.
-        """
-        record = await self.rt.services.get_service(service_id)
-        if record is None or not caller.owns(record.owner):
-            raise _hidden(caller, service_id, record.owner if record else None)
-        record = replace(record, operator=self.rt.node_id)
-        if not remote:
-            record = replace(record, parts=tuple(replace(p, remote=None) for p in record.parts))
-        return record
-
-    async def list_services(
-        self, caller: Principal, *, include_inactive: bool, page_size: int, page_token: str
-    ) -> tuple[list[ServiceRecord], str]:
-        """One page of the caller's services, newest first, and the next page token.
-
-        Raises:
-            InvalidArgument: a malformed page token.
-        """
-        try:
-            offset = int(page_token) if page_token else 0
-        except ValueError:
-            raise InvalidArgument("page_token is malformed; pass the one a response gave") from None
-        size = min(page_size or _DEFAULT_PAGE, _MAX_PAGE)
-        rows = await self.rt.services.list_services(
-            None if caller.sees_every_service else caller.account,
-            include_inactive=include_inactive,
-            limit=size + 1,
-            offset=offset,
-        )
-        page = [replace(r, operator=self.rt.node_id) for r in rows[:size]]
-        return page, str(offset + size) if len(rows) > size else ""
-
-    async def watch(
-        self,
-        caller: Principal,
-        service_id: str,
-        after: int,
-        until_settled: bool,
-        milestones: bool = False,
-    ) -> AsyncIterator[ServiceEvent]:
-        """A service's events after ``after``; see ``EventLog.watch``.
-
-        Raises:
-            NotFound: no such service for this caller.
-        """
-        await self._check_owner(caller, service_id)
-        async for event in self.rt.events.watch(
-            service_id, after, settled_at=self.rt.node_id if until_settled else None
-        ):
-            if not milestones or event.kind.milestone:
-                yield event
-
-    async def get_operation(self, caller: Principal, operation_id: str) -> Operation:
-        """An operation on one of the caller's services.
-
-        Raises:
-            NotFound: no such operation for this caller.
-        """
-        op = await self._operation(operation_id)
-        await self._check_owner(caller, op.service_id)
-        return op
-
-    async def _check_owner(self, caller: Principal, service_id: str) -> None:
-        """Raises NotFound unless the service exists and the caller may see it."""
-        found = await self.rt.services.owner_of(service_id)
-        if found is None or not caller.owns(found):
-            raise _hidden(caller, service_id, found)
-
-    async def _operation(self, operation_id: str) -> Operation:
-        op = await self.rt.services.get_operation(operation_id)
-        if op is None:
-            raise NotFound(f"operation {operation_id} not found")
-        return op
 
     # --- start-up and shutdown ----------------------------------------------------
 
