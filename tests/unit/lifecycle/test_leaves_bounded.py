@@ -13,7 +13,7 @@ import asyncio
 
 import pytest
 
-from lower_sp.local.leaves import CREATIONS_PER_PART, _bounded, _Creations
+from lower_sp.local.leaves import CREATIONS_PER_PART, CREATIONS_PER_VIM, _bounded, _Creations
 from spfed.errors import ResourceExhausted
 
 
@@ -52,6 +52,17 @@ async def test_at_most_the_bound_in_flight_and_results_in_order() -> None:
     assert results == [i * 10 for i in items]
     assert vim.most == CREATIONS_PER_PART
     assert sorted(vim.started) == items
+
+
+async def test_parts_on_one_vim_share_its_bound() -> None:
+    vim = Vim()
+    slots = asyncio.Semaphore(CREATIONS_PER_VIM)
+    parts = [list(range(p * 100, p * 100 + CREATIONS_PER_PART * 2)) for p in range(4)]
+
+    results = await asyncio.gather(*(_bounded(items, vim.create, slots) for items in parts))
+
+    assert results == [[i * 10 for i in items] for items in parts]
+    assert vim.most == CREATIONS_PER_VIM  # four parts, yet no more than the VIM's bound
 
 
 async def test_no_creation_starts_after_a_failure_and_started_ones_finish() -> None:
