@@ -87,8 +87,7 @@ def sync_commands(layout: _config.Layout) -> dict[str, list[list[str]]]:
             [
                 *keystone,
                 "bootstrap",
-                "--bootstrap-password",
-                layout.passwords["admin"],
+                f"--bootstrap-password={layout.passwords['admin']}",
                 "--bootstrap-region-id",
                 _config.REGION,
                 "--bootstrap-admin-url",

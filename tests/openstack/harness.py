@@ -382,7 +382,9 @@ class OpenStackHarness:
             run_dir=self._state.run_dir,
             venv=self._state.venv,
             ports=self._state.ports,
-            passwords={user: secrets.token_urlsafe(16) for user in users},
+            # Hex: a urlsafe token may start with '-', which keystone-manage's argparse then
+            # reads as an option ("--bootstrap-password: expected one argument").
+            passwords={user: secrets.token_hex(16) for user in users},
             databases={
                 name: f"{prefix}_{name}" for name in ("nova_api", "nova_cell0", "nova", "neutron")
             },
