@@ -26,7 +26,6 @@ from spfed.model import (
     AddressAssignment,
     AddressConstraint,
     AddressConstraints,
-    Catalogue,
     ConnectivityType,
     InstantiateRequest,
     Nap,
@@ -50,6 +49,7 @@ from tests.integration._federation import (
     settle,
     tree_addresses,
 )
+from tests.integration._relaying import Relaying
 from upper_sp.delegation import LowerSp
 
 pytestmark = pytest.mark.timeout(60)
@@ -308,51 +308,6 @@ def audit(record: ServiceRecord, request: InstantiateRequest) -> Audit:
 
 
 # --- test doubles behind the lower-SP client interface --------------------------------
-
-
-class Relaying:
-    """A lower SP client that hands every call to the real one."""
-
-    def __init__(self, inner: LowerSp) -> None:
-        self.id = inner.id
-        self.inner = inner
-
-    async def instantiate(self, request: InstantiateRequest) -> Operation:
-        return await self.inner.instantiate(request)
-
-    def watch_service(
-        self,
-        service_id: str,
-        *,
-        after: int = 0,
-        until_settled: bool = False,
-        milestones: bool = False,
-    ) -> AsyncGenerator[ServiceEvent, None]:
-        return self.inner.watch_service(
-            service_id, after=after, until_settled=until_settled, milestones=milestones
-        )
-
-    async def get_service(self, service_id: str) -> ServiceRecord:
-        return await self.inner.get_service(service_id)
-
-    async def terminate(self, service_id: str, request_id: str = "") -> Operation:
-        return await self.inner.terminate(service_id, request_id)
-
-    async def list_services(
-        self, *, include_inactive: bool = False, page_size: int = 0
-    ) -> list[ServiceRecord]:
-        return await self.inner.list_services(
-            include_inactive=include_inactive, page_size=page_size
-        )
-
-    async def get_catalogue(self) -> Catalogue:
-        return await self.inner.get_catalogue()
-
-    def watch_catalogue(self, after_version: int = 0) -> AsyncGenerator[Catalogue, None]:
-        return self.inner.watch_catalogue(after_version)
-
-    async def close(self) -> None:
-        await self.inner.close()
 
 
 class Lying(Relaying):

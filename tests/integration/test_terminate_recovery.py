@@ -4,7 +4,6 @@ a sub-service whose id the upper never recorded. Real in-process nodes throughou
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,6 @@ import pytest
 from spfed.errors import Unavailable
 from spfed.lifecycle import NodeRuntime
 from spfed.model import (
-    Catalogue,
     InstantiateRequest,
     Operation,
     OperationState,
@@ -25,6 +23,7 @@ from spfed.model import (
     ServiceState,
 )
 from tests.integration._federation import Federation, Operator, demo_request, demo_spec, settle
+from tests.integration._relaying import Relaying
 from upper_sp.delegation import LowerSp
 
 pytestmark = pytest.mark.timeout(90)
@@ -209,13 +208,12 @@ async def test_a_lower_node_dead_at_instantiation_holds_the_service_until_it_can
         await fed.stop()
 
 
-class AnswerLost:
+class AnswerLost(Relaying):
     """The real client of a lower SP, except that the lower SP admits a sub-service, runs
     it to ACTIVE and then goes down before its answer is recorded above."""
 
     def __init__(self, inner: LowerSp, fed: Federation) -> None:
-        self.id = inner.id
-        self.inner = inner
+        super().__init__(inner)
         self.fed = fed
         self.sent: list[str] = []
 
@@ -229,40 +227,6 @@ class AnswerLost:
         await stream.aclose()
         await self.fed.stop_node(self.id, grace_s=1)
         raise Unavailable(f"cannot reach lower SP {self.id}: the answer was lost")
-
-    def watch_service(
-        self,
-        service_id: str,
-        *,
-        after: int = 0,
-        until_settled: bool = False,
-        milestones: bool = False,
-    ) -> AsyncGenerator[ServiceEvent, None]:
-        return self.inner.watch_service(
-            service_id, after=after, until_settled=until_settled, milestones=milestones
-        )
-
-    async def get_service(self, service_id: str) -> ServiceRecord:
-        return await self.inner.get_service(service_id)
-
-    async def terminate(self, service_id: str, request_id: str = "") -> Operation:
-        return await self.inner.terminate(service_id, request_id)
-
-    async def list_services(
-        self, *, include_inactive: bool = False, page_size: int = 0
-    ) -> list[ServiceRecord]:
-        return await self.inner.list_services(
-            include_inactive=include_inactive, page_size=page_size
-        )
-
-    async def get_catalogue(self) -> Catalogue:
-        return await self.inner.get_catalogue()
-
-    def watch_catalogue(self, after_version: int = 0) -> AsyncGenerator[Catalogue, None]:
-        return self.inner.watch_catalogue(after_version)
-
-    async def close(self) -> None:
-        await self.inner.close()
 
 
 async def test_a_sub_service_whose_id_was_never_recorded_is_found_by_request_id(
