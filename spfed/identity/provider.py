@@ -1,4 +1,4 @@
-"""The node's identity provider, behind the gatekeeper API: who may call, as whom, with which rights.
+"""The node's identity provider, behind the gatekeeper API: who may call, with which rights.
 
 - **Tokens.** ``issue_token`` checks a user's password or a service
   account's client assertion and issues a short-lived EdDSA JWT signed with
