@@ -116,6 +116,29 @@ async def _follow(
     return last, after
 
 
+async def _follow_termination(lower: LowerSp, service_id: str, relay: Relay, after: int) -> None:
+    """Relay events after ``after`` until the lower SP's record ends its termination.
+
+    A settled state counts only once the termination began there (TERMINATING),
+    except TERMINATED itself: a sub-service found by its request id is followed
+    from its first event, and its instantiation's own settle (ACTIVE, perhaps
+    reached just after the terminate was sent) comes first in the replay.
+    """
+    began = False
+    stream = lower.watch_service(service_id, after=after, milestones=True)
+    async with contextlib.aclosing(stream):
+        async for event in stream:
+            await relay(event)
+            if event.origin != (lower.id,) or event.kind is not ServiceEventKind.STATE_CHANGED:
+                continue
+            if event.state is ServiceState.TERMINATING:
+                began = True
+            elif event.state is ServiceState.TERMINATED or (
+                began and event.state in (ServiceState.ACTIVE, ServiceState.FAILED)
+            ):
+                return
+
+
 async def delegate(
     lower: LowerSp,
     request: InstantiateRequest,
@@ -187,7 +210,7 @@ async def release(
         return
     try:
         async with asyncio.timeout(timeout_s):
-            await _follow(lower, service_id, relay, (ServiceState.TERMINATED,), after)
+            await _follow_termination(lower, service_id, relay, after)
     except TimeoutError as exc:
         raise DeadlineExceeded(
             f"sub-service {service_id} at {lower.id} was not released within {timeout_s:.0f}s"

@@ -215,9 +215,19 @@ async def test_release_terminates_and_relays_only_what_was_not_relayed_yet() -> 
     assert rec.sequences() == [6, 7, 8]
     assert lower.calls == [
         ("terminate", REMOTE_ID, "upper/op/sp:lower"),
-        ("watch", REMOTE_ID, 5, True, True),
+        ("watch", REMOTE_ID, 5, False, True),
         ("get", REMOTE_ID),
     ]
+
+
+async def test_release_from_the_first_event_skips_the_instantiation_settle() -> None:
+    """A sub-service found by request id is followed from its first event: the ACTIVE of
+    its instantiation comes first and is not the end of the termination."""
+    lower = FakeLowerSp("lower", TERMINATE_SCRIPT, [record(ServiceState.TERMINATED)])
+    rec = Recorder()
+    await release(lower, REMOTE_ID, "upper/op/sp:lower", rec.relay, timeout_s=5, after=0)
+    assert rec.sequences()[-3:] == [6, 7, 8]
+    assert lower.calls[-1] == ("get", REMOTE_ID)
 
 
 async def test_release_of_a_sub_service_that_is_gone_is_success() -> None:
