@@ -43,10 +43,12 @@ class OwnCatalogueStore(Protocol):
 
 
 def _moved(free: int, was: int, total: int, step: float) -> bool:
-    # Running out, and becoming wholly free again, are always news: an upper SP must not
-    # see a PoP as full when it is not, nor an idle PoP as partly used for ever (a
-    # small release after a restart would otherwise stay unpublished below the step).
-    if (free <= 0) != (was <= 0) or (free >= total) != (was >= total):
+    # Running out (or no longer), and becoming wholly free again, are always news: an
+    # upper SP must not see a PoP as full when it is not, nor an idle PoP as partly used
+    # for ever (a small release after a restart would otherwise stay unpublished below the
+    # step). Leaving "wholly free" is not: below the step an upper SP may over-estimate,
+    # and the lower SP's own admission refuses what does not fit.
+    if (free <= 0) != (was <= 0) or (free >= total > was):
         return True
     return abs(free - was) >= max(1.0, total * step / 100)
 

@@ -3,7 +3,8 @@
 ``faults.crash_at`` in node.yaml (or ``SPFED__FAULTS__CRASH_AT``) names one
 point, ``<workflow>/<task id>/<phase>``:
 
-* workflow: ``instantiate`` or ``terminate``;
+* workflow: ``instantiate`` or ``terminate`` (a service), ``slice_create`` or
+  ``slice_delete`` (a slice);
 * task id: a task of that workflow's schedule (``deploy_local``, ...);
 * phase: ``before`` (the attempt's start reported, the task's body not yet
   run), ``after_effect`` (the body returned, its success not yet reported) or
@@ -34,9 +35,22 @@ from spfed.engine import RunId, Schedule, TaskId
 from spfed.engine.runner import FaultHook, FaultPhase
 from spfed.errors import InvalidArgument
 from spfed.lifecycle.instantiate import INSTANTIATE
+from spfed.lifecycle.slice_tasks import (
+    SLICE_CREATE,
+    SLICE_CREATE_WORKFLOW,
+    SLICE_DELETE,
+    SLICE_DELETE_WORKFLOW,
+)
 from spfed.lifecycle.terminate import TERMINATE
 
-__all__ = ["CRASH_EXIT_CODE", "WORKFLOWS", "CrashAt", "crash_hook", "fault_hook"]
+__all__ = [
+    "CRASH_EXIT_CODE",
+    "SLICE_WORKFLOWS",
+    "WORKFLOWS",
+    "CrashAt",
+    "crash_hook",
+    "fault_hook",
+]
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +58,18 @@ CRASH_EXIT_CODE = 70
 """The injected crash's exit status (``EX_SOFTWARE``), distinct from a failed start (1)."""
 
 WORKFLOWS: Mapping[str, Schedule] = {"instantiate": INSTANTIATE, "terminate": TERMINATE}
-"""The workflows a point may name, with their schedules. Their task ids are disjoint,
-so the task the runner reports says which workflow runs it."""
+"""The service workflows a point may name, with their schedules (``test_crash_matrix``
+crashes each). Their task ids are disjoint, so the task the runner reports says which
+workflow runs it."""
+
+SLICE_WORKFLOWS: Mapping[str, Schedule] = {
+    SLICE_CREATE_WORKFLOW: SLICE_CREATE,
+    SLICE_DELETE_WORKFLOW: SLICE_DELETE,
+}
+"""The slice workflows a point may name (``tests/crash/test_slice_crashes.py``); their task
+ids are distinct from each other's and from the service workflows' ones."""
+
+_ALL_WORKFLOWS: Mapping[str, Schedule] = {**WORKFLOWS, **SLICE_WORKFLOWS}
 
 _PHASES: tuple[FaultPhase, ...] = ("before", "after_effect", "after_persist")
 
@@ -68,11 +92,11 @@ class CrashAt:
         """
         workflow, _, rest = point.partition("/")
         task, _, phase = rest.partition("/")
-        schedule = WORKFLOWS.get(workflow)
+        schedule = _ALL_WORKFLOWS.get(workflow)
         if schedule is None:
             raise InvalidArgument(
                 f"faults.crash_at: unknown workflow {workflow!r} in {point!r};"
-                f" one of {', '.join(WORKFLOWS)}"
+                f" one of {', '.join(_ALL_WORKFLOWS)}"
             )
         tasks = schedule.task_ids()
         if task not in tasks:

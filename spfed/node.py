@@ -39,7 +39,7 @@ from capability_catalog import (
 from lower_sp.api.gatekeeper import GatekeeperServicer
 from lower_sp.api.interceptors import CALLER
 from lower_sp.api.servicer import PlatformServicer
-from lower_sp.local.vim import EmulatedResource, Vim, VimDriverRegistry, with_netns_node
+from lower_sp.local.vim import Vim, VimDriverRegistry, with_netns_node
 from spfed import faults
 from spfed.auth import load_private_key, parse_public_key
 from spfed.client import PlatformClient
@@ -65,7 +65,9 @@ from spfed.storage import (
     AddressStore,
     CatalogueStore,
     Database,
+    EngineRunStore,
     HandleStore,
+    IntentJournal,
     PopStateTable,
     ServiceStore,
     SliceStore,
@@ -79,24 +81,6 @@ from spfed.wire import catalogue_payload
 __all__ = ["Node", "load_onboarded"]
 
 log = logging.getLogger(__name__)
-
-
-class _PopState:
-    """Adapts the storage layer's table to the emulated PoP's state-store protocol."""
-
-    def __init__(self, table: PopStateTable) -> None:
-        self._table = table
-
-    async def load(self, pop: str) -> list[EmulatedResource]:
-        return [
-            EmulatedResource(kind, rid, data) for kind, rid, data in await self._table.rows(pop)
-        ]
-
-    async def put(self, pop: str, resource: EmulatedResource) -> None:
-        await self._table.put(pop, resource.kind, resource.id, resource.data)
-
-    async def delete(self, pop: str, kind: str, resource_id: str) -> None:
-        await self._table.delete(pop, kind, resource_id)
 
 
 def load_onboarded(paths: tuple[str, ...], limits: DescriptorLimits) -> DescriptorSet:
@@ -226,7 +210,7 @@ class Node:
         gatekeeper.start()
         services = ServiceStore(db)
         catalogues = CatalogueStore(db)
-        pop_state = _PopState(PopStateTable(db))
+        pop_state = PopStateTable(db)
         registry = VimDriverRegistry.default()
         for pop in config.pops:
             vim = registry.create(with_netns_node(pop, config.id), pop_state)
@@ -296,6 +280,7 @@ class Node:
             config=config,
             services=services,
             handles=HandleStore(db),
+            intents=IntentJournal(db),
             events=events,
             blocks=blocks,
             vims=self._vims,
@@ -308,7 +293,7 @@ class Node:
             wim=wim,
         )
         self.lifecycle = ServiceLifecycle(runtime)
-        self.slices = SliceManager(self.lifecycle, SliceStore(db))
+        self.slices = SliceManager(self.lifecycle, SliceStore(db), EngineRunStore(db))
         self.withdrawals = withdrawals
         servicer = PlatformServicer(self.lifecycle, publisher, withdrawals, CALLER.get, self.slices)
         self._server = ApiServer(

@@ -21,13 +21,7 @@ from wim.services import (
     Segment,
     ServiceStatus,
 )
-from wim.store import (
-    BookingStore,
-    ConnectivityRecord,
-    EndpointRecord,
-    SegmentRecord,
-    handle_from_record,
-)
+from wim.store import BookingStore
 
 __all__ = [
     "AdmissionLedger",
@@ -36,19 +30,15 @@ __all__ = [
     "CapacityOnlyDriver",
     "ConnectionPoint",
     "ConnectivityHandle",
-    "ConnectivityRecord",
     "ConnectivityRequest",
-    "EndpointRecord",
     "FreeBandwidth",
     "Hop",
     "Route",
     "Segment",
-    "SegmentRecord",
     "ServiceStatus",
     "WanGraph",
     "WanLink",
     "Wim",
     "WimDriver",
     "compute_route",
-    "handle_from_record",
 ]

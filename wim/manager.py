@@ -45,7 +45,7 @@ from wim.services import (
     Segment,
     ServiceStatus,
 )
-from wim.store import BookingStore, handle_from_record
+from wim.store import BookingStore
 
 __all__ = ["Wim"]
 
@@ -111,20 +111,19 @@ class Wim:
                 is gone, or two hold one VNI); nothing is booked then.
             Any error of the store, or of ``adopt`` (the bookings stay then).
         """
-        records = await self._store.load()
+        stored = await self._store.load()
         async with self._lock:
             if self._services:
                 raise FailedPrecondition("restore runs once, before any connectivity service")
             handles: list[ConnectivityHandle] = []
-            for record in records:
+            for handle in stored:
                 try:
-                    handle = handle_from_record(record)
                     self._hold(handle)
                 except SpfedError as exc:
-                    for sid in {record.service_id, *(h.service_id for h in handles)}:
+                    for sid in {handle.service_id, *(h.service_id for h in handles)}:
                         self._forget(sid)
                     raise FailedPrecondition(
-                        f"stored connectivity service {record.service_id} cannot be restored: "
+                        f"stored connectivity service {handle.service_id} cannot be restored: "
                         f"{exc.message}"
                     ) from exc
                 handles.append(handle)

@@ -212,8 +212,13 @@ async def deploy_part(
     plan: AddressPlan,
     record: Record,
     chains: Mapping[tuple[str, str], tuple[str, str]] | None = None,
+    tag: str = "",
 ) -> tuple[VnfRecord, ...]:
     """Create the networks, ports and servers of a part on ``vim``.
+
+    Every object carries ``tag`` (the part's intent key, ``spfed.model.vim_tag``),
+    so that one created but never handed to ``record`` (the node crashed in
+    between) is still found, with ``Vim.tagged``, and deleted.
 
     ``chains`` gives, for a ``(member, unit)`` a forwarding path crosses, its
     upstream and downstream connection points; the server's metadata names the
@@ -234,7 +239,9 @@ async def deploy_part(
     """
     creations = _Creations()
     try:
-        return await _deploy(vim, label, members, bindings, plan, record, creations, chains or {})
+        return await _deploy(
+            vim, label, members, bindings, plan, record, creations, chains or {}, tag
+        )
     finally:
         await creations.settle()
 
@@ -248,6 +255,7 @@ async def _deploy(
     record: Record,
     creations: _Creations,
     chains: Mapping[tuple[str, str], tuple[str, str]],
+    tag: str,
 ) -> tuple[VnfRecord, ...]:
 
     def port_name(member: str, unit: str, cp: str) -> str:
@@ -267,6 +275,7 @@ async def _deploy(
             segmentation_id=lp.vni,
             dhcp=lp.dhcp,
             mtu=lp.mtu,
+            tag=tag,
         )
 
         async def create() -> NetworkHandle:
@@ -298,6 +307,7 @@ async def _deploy(
             # The plan's MAC keeps MACs unique across the service's whole tree; a MAC the
             # descriptor fixes is used only where the plan has none.
             mac=link_plan.macs.get(binding.endpoint, "") or (cp.mac if cp is not None else ""),
+            tag=tag,
         )
 
         async def create() -> PortHandle:
@@ -331,6 +341,7 @@ async def _deploy(
             image_md5=unit.vm_image_md5,
             flavor=unit.vm_flavor,
             metadata=metadata,
+            tag=tag,
         )
 
         async def create() -> ServerHandle:

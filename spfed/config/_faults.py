@@ -10,7 +10,8 @@ from pydantic import Field, with_config
 from spfed.config._base import _STRICT
 
 FAULT_POINT_PATTERN = (
-    r"^((instantiate|terminate)/[a-z][a-z0-9_]*/(before|after_effect|after_persist))?$"
+    r"^((instantiate|terminate|slice_create|slice_delete)/[a-z][a-z0-9_]*"
+    r"/(before|after_effect|after_persist))?$"
 )
 """Syntax of ``faults.crash_at``: empty, or ``<workflow>/<task id>/<phase>``."""
 

@@ -3,7 +3,7 @@
 It knows nothing about services, gRPC or SQL. Callers register tasks on a
 ``TaskRegistry``, describe a workflow as a ``Schedule`` (edited by
 ``WorkflowPlugin``s), and run it with a ``WorkflowRunner`` whose
-``RunListener`` persists the progress.
+``RunListener`` persists the progress (``RunStoreListener`` into a ``RunStore``).
 """
 
 from __future__ import annotations
@@ -23,6 +23,18 @@ from spfed.engine.plugins import (
     registry_with_plugins,
 )
 from spfed.engine.policy import InOrderPolicy, SchedulePolicy, step_violation
+from spfed.engine.progress import (
+    InMemoryRunStore,
+    RunRecord,
+    RunStore,
+    RunStoreListener,
+    SavedRun,
+    SavedTask,
+    TaskRecord,
+    schedule_from_text,
+    schedule_text,
+    task_states,
+)
 from spfed.engine.registry import TaskDefinition, TaskFunction, TaskRegistry, UnknownTaskError
 from spfed.engine.runner import RunResult, WorkflowRunner
 from spfed.engine.schedule import Schedule
@@ -31,19 +43,26 @@ __all__ = [
     "PLUGIN_GROUP",
     "STARTED_STATES",
     "TASK_ID_PATTERN",
+    "InMemoryRunStore",
     "InOrderPolicy",
     "Outcome",
     "PermanentFailure",
     "PluginNotFoundError",
     "RunId",
     "RunListener",
+    "RunRecord",
     "RunResult",
+    "RunStore",
+    "RunStoreListener",
+    "SavedRun",
+    "SavedTask",
     "Schedule",
     "SchedulePolicy",
     "Succeeded",
     "TaskDefinition",
     "TaskFunction",
     "TaskId",
+    "TaskRecord",
     "TaskRegistry",
     "TemporaryFailure",
     "UnknownTaskError",
@@ -56,6 +75,9 @@ __all__ = [
     "execute_with_retries",
     "load_plugins",
     "registry_with_plugins",
+    "schedule_from_text",
+    "schedule_text",
     "step_violation",
     "task_id",
+    "task_states",
 ]

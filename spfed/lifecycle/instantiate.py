@@ -15,19 +15,18 @@ failure compensates the started tasks in reverse.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable
 from dataclasses import replace
 
 from addressing import ServiceSpace, plan_addresses
+from lower_sp.local.handles import StoredHandle
 from lower_sp.local.leaves import (
     Handle,
     HandleKind,
     LocalMember,
     PortBinding,
-    decode_handle,
     deploy_part,
     encode_handle,
-    undeploy,
 )
 from lower_sp.local.vim import ServerHandle
 from spfed.descriptors import DescriptorSet
@@ -59,10 +58,17 @@ from spfed.lifecycle.events import new_event
 from spfed.lifecycle.lookup import RequestLookup
 from spfed.lifecycle.relay import EventRelay
 from spfed.lifecycle.release import delegation_request_id, release_delegated_parts
-from spfed.lifecycle.runtime import NodeRuntime
-from spfed.lifecycle.wan import book_wan, release_wan, wan_demands
+from spfed.lifecycle.undo import (
+    part_intent,
+    release_service_wan,
+    undeploy_local_parts,
+    wan_intent,
+)
+from spfed.lifecycle.wan import book_wan, wan_demands
 from spfed.model import (
     DelegatedPart,
+    Intent,
+    IntentKind,
     LocalPart,
     Part,
     PartKind,
@@ -73,7 +79,6 @@ from spfed.model import (
     ServiceState,
     parse_part,
 )
-from spfed.storage import StoredHandle
 from upper_sp.delegation import delegate
 from upper_sp.graph import ServiceGraph
 from upper_sp.placement import LowerView, Placement, PopView
@@ -293,7 +298,7 @@ async def deploy_local(ctx: InstantiateContext) -> None:
             if placement.parts[m.id] == part and m.vnfd
         ]
 
-        recorded: list[asyncio.Future[None]] = []
+        recorded: list[Awaitable[None]] = []
 
         def record(kind: HandleKind, resource_id: str, handle: Handle) -> None:
             stored = StoredHandle(
@@ -303,9 +308,21 @@ async def deploy_local(ctx: InstantiateContext) -> None:
             if isinstance(handle, ServerHandle):
                 ctx.servers.append((pop, handle))
 
+        # Announced before anything is created: every object carries the intent's
+        # key as its tag, so what a crash cuts off before its handle is recorded
+        # is still found (``spfed.lifecycle.undo``).
+        intent = part_intent(rt, service_id, part)
+        await rt.intents.open(intent)
         try:
             vnfs = await deploy_part(
-                vim, service_id[:8], members, bindings.get(part, []), plan, record, chains
+                vim,
+                service_id[:8],
+                members,
+                bindings.get(part, []),
+                plan,
+                record,
+                chains,
+                intent.key,
             )
         finally:
             # Whatever exists must be on record before this task ends, or fails.
@@ -332,27 +349,6 @@ async def deploy_local(ctx: InstantiateContext) -> None:
         rt.events.publish(service_id, stored)
 
     parts = placement.local_parts()
-    await gather_all(*(one(p) for p in parts))
-    if parts:
-        rt.capacity_changed()
-
-
-async def undeploy_local_parts(
-    rt: NodeRuntime, service_id: str, parts: Sequence[LocalPart]
-) -> None:
-    """Delete every recorded resource of local parts and drop the part records."""
-
-    async def one(part: LocalPart) -> None:
-        pop = part.pop
-        stored = await rt.handles.of_part(service_id, str(part))
-        handles = [(h.kind, decode_handle(h.kind, h.handle)) for h in stored]
-
-        async def forget(kind: str, resource_id: str) -> None:
-            await rt.handles.remove(pop, kind, resource_id)
-
-        await undeploy(rt.vims[pop], handles, forget)
-        await rt.services.remove_part(service_id, str(part))
-
     await gather_all(*(one(p) for p in parts))
     if parts:
         rt.capacity_changed()
@@ -411,6 +407,15 @@ async def delegate_subservices(ctx: InstantiateContext) -> None:
             )
             rt.events.publish(state.service_id, stored)
 
+        await rt.intents.open(
+            Intent(
+                sub.request.request_id,
+                IntentKind.DELEGATION,
+                state.service_id,
+                lower_id,
+                str(part),
+            )
+        )
         relay = EventRelay(rt, state.service_id, state.operation_id, part, remote)
         try:
             result = await delegate(lower, sub.request, relay, created, timeout)
@@ -498,6 +503,8 @@ async def connect_wan(ctx: InstantiateContext) -> None:
     plan = ctx.state.plan
     vnis = {link: lp.vni for link, lp in plan.links.items()} if plan is not None else {}
     demands = wan_demands(_graph(ctx).links, _placement(ctx).parts, ctx.owner, borders, vnis)
+    if demands:
+        await rt.intents.open(wan_intent(ctx.state.service_id))
     created = await book_wan(rt.wim, ctx.state.service_id, demands)
     if demands:
         message = f"WAN: {len(demands)} links booked ({created} new): " + ", ".join(
@@ -516,7 +523,7 @@ async def connect_wan(ctx: InstantiateContext) -> None:
 
 @connect_wan.compensator
 async def disconnect_wan(ctx: InstantiateContext) -> None:
-    await release_wan(ctx.rt.wim, ctx.state.service_id)
+    await release_service_wan(ctx.rt, ctx.state.service_id)
 
 
 # --- activate ------------------------------------------------------------------------

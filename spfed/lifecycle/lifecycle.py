@@ -55,6 +55,7 @@ from spfed.lifecycle.listener import AdmissionListener, ProgressListener
 from spfed.lifecycle.queries import ServiceQueries
 from spfed.lifecycle.runtime import NodeRuntime
 from spfed.lifecycle.terminate import TERMINATE, terminate_registry
+from spfed.lifecycle.undo import reconcile_intents
 from spfed.model import (
     ErrorStatus,
     InstantiateRequest,
@@ -123,6 +124,7 @@ class ServiceLifecycle(ServiceQueries):
         self._admissions = AccountGate(limits.admissions_per_account, _ADMISSION_RETRY_S)
         # Held only while a call decides; a lock nobody holds or awaits vanishes.
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._reconciling: asyncio.Task[int] | None = None
 
     # --- runners ------------------------------------------------------------------
 
@@ -524,11 +526,13 @@ class ServiceLifecycle(ServiceQueries):
     # --- start-up and shutdown ----------------------------------------------------
 
     async def recover(self) -> int:
-        """Compensate instantiations and finish terminations cut short by a restart.
+        """Compensate instantiations and finish terminations cut short by a restart,
+        then reconcile the intent journal (``spfed.lifecycle.undo``).
 
         A termination that was waiting for an instantiation to be aborted waits
         for that instantiation's compensation again. Returns how many runs were
-        picked up; they continue in the background.
+        picked up; they, and the reconciliation, continue in the background
+        (``wait_idle`` waits for both).
         """
         runs = await self.rt.services.unfinished_runs()
         # Compensations first, so that a termination of the same service finds them.
@@ -568,6 +572,9 @@ class ServiceLifecycle(ServiceQueries):
                 op.id,
                 op.service_id,
             )
+        self._reconciling = asyncio.get_running_loop().create_task(
+            reconcile_intents(self.rt), name="reconcile-intents"
+        )
         return len(runs)
 
     async def _compensate_instantiate(
@@ -601,7 +608,9 @@ class ServiceLifecycle(ServiceQueries):
 
     async def wait_idle(self, timeout_s: float) -> bool:
         """Wait until no run is in progress; False on timeout."""
-        tasks = [r.task for r in self._running.values()]
+        tasks: list[asyncio.Task[Any]] = [r.task for r in self._running.values()]
+        if self._reconciling is not None and not self._reconciling.done():
+            tasks.append(self._reconciling)
         if not tasks:
             return True
         _, pending = await asyncio.wait(tasks, timeout=timeout_s)
@@ -616,4 +625,8 @@ class ServiceLifecycle(ServiceQueries):
                 with contextlib.suppress(asyncio.CancelledError, SpfedError):
                     await running.task
             log.warning("event=runs_interrupted reason=shutdown")
+        if self._reconciling is not None and not self._reconciling.done():
+            self._reconciling.cancel()
+            with contextlib.suppress(asyncio.CancelledError, SpfedError):
+                await self._reconciling
         self.rt.admission.close()

@@ -92,6 +92,7 @@ async def release_delegated_parts(
         else:
             await _release_with_retries(rt, service_id, operation_id, part, remote, retry)
         await rt.services.remove_part(service_id, str(part))
+        await rt.intents.close(delegation_request_id(rt.node_id, service_id, part))
         remotes.pop(part, None)
 
     # Not gather_all: one part's failure must not cancel the release of the others.

@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from lower_sp.local.handles import HandleRecords
 from lower_sp.local.vim import Vim
 from spfed.config import NodeConfig
 from spfed.descriptors import DescriptorSet
@@ -14,8 +15,9 @@ from spfed.engine.runner import FaultHook
 from spfed.lifecycle.admission_control import AdmissionWorker
 from spfed.lifecycle.blocks import ServiceBlocks
 from spfed.lifecycle.events import EventLog
+from spfed.lifecycle.intents import IntentStore
 from spfed.model import Catalogue, DescriptorRef, OfferKind
-from spfed.storage import HandleStore, ServiceStore
+from spfed.storage import ServiceStore
 from upper_sp.delegation import LowerSp
 from wim import Wim
 
@@ -32,8 +34,10 @@ class NodeRuntime:
     """Its configuration."""
     services: ServiceStore
     """Service records and workflow progress."""
-    handles: HandleStore
+    handles: HandleRecords
     """Handles of created VIM resources."""
+    intents: IntentStore
+    """Effects announced before they are made (``spfed.lifecycle.intents``)."""
     events: EventLog
     """Event logs and live watchers."""
     blocks: ServiceBlocks
@@ -55,9 +59,9 @@ class NodeRuntime:
     wim: Wim | None = None
     """The node's WAN infrastructure manager, when it has one (``wim.enabled``)."""
     admission: AdmissionWorker = field(default_factory=AdmissionWorker)
+    """Threads for the CPU-bound work of admission and planning, off the event loop."""
     fault_hook: FaultHook | None = None
     """Crash injection for the crash tests (``spfed.faults``); ``None`` in production."""
-    """Threads for the CPU-bound work of admission and planning, off the event loop."""
 
     @property
     def origin(self) -> tuple[str, ...]:

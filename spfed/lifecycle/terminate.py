@@ -23,10 +23,9 @@ from datetime import UTC, datetime, timedelta
 from spfed.config import FederationConfig
 from spfed.engine import Schedule, TaskRegistry
 from spfed.lifecycle.context import RemotePart, TerminateContext
-from spfed.lifecycle.instantiate import undeploy_local_parts
 from spfed.lifecycle.release import RetryUntil, release_delegated_parts
-from spfed.lifecycle.wan import release_wan
-from spfed.model import DelegatedPart, LocalPart, parse_part
+from spfed.lifecycle.undo import release_service_wan, undeploy_local_parts
+from spfed.model import DelegatedPart, IntentKind, LocalPart, parse_part
 
 __all__ = ["TERMINATE", "terminate_registry", "terminate_tasks"]
 
@@ -56,11 +55,12 @@ def terminate_registry(federation: FederationConfig) -> TaskRegistry[TerminateCo
     return registry
 
 
-def _held_subservices(ctx: TerminateContext) -> dict[DelegatedPart, RemotePart]:
+async def _held_subservices(ctx: TerminateContext) -> dict[DelegatedPart, RemotePart]:
     """Every delegated part whose sub-service may still exist at its lower SP.
 
-    The recorded parts; and the parts the instantiation sent without recording an
-    answer (no id: found by request id). A part the instantiation knew by id but
+    The recorded parts; and the parts sent without a recorded answer (no id:
+    found by request id): those the instantiation's state names, and those whose
+    delegation intent is still open. A part the instantiation knew by id but
     has no record any more was released by its compensation.
     """
     known = ctx.instantiation.remote if ctx.instantiation else {}
@@ -76,6 +76,11 @@ def _held_subservices(ctx: TerminateContext) -> dict[DelegatedPart, RemotePart]:
     for part, remote in known.items():
         if part not in held and not remote.service_id:
             held[part] = RemotePart(remote.lower)
+    for intent in await ctx.rt.intents.of_service(ctx.state.service_id):
+        if intent.kind is IntentKind.DELEGATION:
+            match parse_part(intent.part):
+                case DelegatedPart() as part if part not in held and part.lower in ctx.rt.lowers:
+                    held[part] = RemotePart(part.lower)
     return held
 
 
@@ -88,7 +93,7 @@ async def terminate_subservices(ctx: TerminateContext) -> None:
             not settling) when the terminate deadline passed; names the lower SP.
     """
     rt = ctx.rt
-    held = _held_subservices(ctx)
+    held = await _held_subservices(ctx)
     if not held:
         return
     fed = rt.config.federation
@@ -107,19 +112,24 @@ async def undeploy_local(ctx: TerminateContext) -> None:
     """Delete every VIM resource of the local parts.
 
     Also those of a part whose deployment failed before its record was written:
-    its resources are recorded one by one, as handles, on the PoP it was placed on.
+    its resources are recorded one by one, as handles, and carry its intent's tag,
+    on the PoP it was placed on (by the placement, or by its open intent).
     """
+    rt = ctx.rt
     recorded = [parse_part(p.id) for p in ctx.service.parts]
     parts = {p for p in recorded if isinstance(p, LocalPart)}
     if ctx.instantiation is not None:
         parts |= {p for p in ctx.instantiation.placement.values() if isinstance(p, LocalPart)}
+    for intent in await rt.intents.of_service(ctx.state.service_id):
+        if intent.kind is IntentKind.VIM_PART and intent.target in rt.vims:
+            parts.add(LocalPart(intent.target))
     await undeploy_local_parts(ctx.rt, ctx.state.service_id, sorted(parts))
 
 
 @terminate_tasks.task("disconnect_wan")
 async def disconnect_wan(ctx: TerminateContext) -> None:
     """Delete the WIM's connectivity services of the service, and free their bandwidth."""
-    await release_wan(ctx.rt.wim, ctx.state.service_id)
+    await release_service_wan(ctx.rt, ctx.state.service_id)
 
 
 @terminate_tasks.task("release_addresses")

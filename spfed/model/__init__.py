@@ -47,6 +47,7 @@ from spfed.model.descriptors import (
     VnfDescriptor,
     split_ref,
 )
+from spfed.model.intents import Intent, IntentKind, vim_tag
 from spfed.model.limits import DescriptorLimits
 from spfed.model.parts import DelegatedPart, LocalPart, Part, parse_part
 from spfed.model.resources import Resources
@@ -116,6 +117,8 @@ __all__ = [
     "ForwardingPathHop",
     "IdRange",
     "InstantiateRequest",
+    "Intent",
+    "IntentKind",
     "InterfaceType",
     "IssuedToken",
     "LocalPart",
@@ -168,4 +171,5 @@ __all__ = [
     "WimService",
     "parse_part",
     "split_ref",
+    "vim_tag",
 ]

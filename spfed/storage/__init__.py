@@ -9,23 +9,22 @@ from spfed.storage.accounts import AccountStore
 from spfed.storage.addresses import AddressStore, StoredAllocation
 from spfed.storage.catalogues import CatalogueStore, WithdrawalStore
 from spfed.storage.database import Database
-from spfed.storage.handles import HandleStore, StoredHandle
+from spfed.storage.handles import HandleStore
+from spfed.storage.intents import IntentJournal
 from spfed.storage.pop_state import PopStateTable
+from spfed.storage.runs import EngineRunStore, StoredEngineRun, StoredEngineTask
 from spfed.storage.services import NewOperation, RequestMatch, ServiceStore, StoredRun
 from spfed.storage.slices import SliceHold, SliceStore
-from spfed.storage.wim import (
-    StoredConnectivity,
-    StoredEndpoint,
-    StoredSegment,
-    WimConnectivityStore,
-)
+from spfed.storage.wim import WimConnectivityStore
 
 __all__ = [
     "AccountStore",
     "AddressStore",
     "CatalogueStore",
     "Database",
+    "EngineRunStore",
     "HandleStore",
+    "IntentJournal",
     "NewOperation",
     "PopStateTable",
     "RequestMatch",
@@ -33,11 +32,9 @@ __all__ = [
     "SliceHold",
     "SliceStore",
     "StoredAllocation",
-    "StoredConnectivity",
-    "StoredEndpoint",
-    "StoredHandle",
+    "StoredEngineRun",
+    "StoredEngineTask",
     "StoredRun",
-    "StoredSegment",
     "WimConnectivityStore",
     "WithdrawalStore",
 ]

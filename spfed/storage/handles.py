@@ -8,14 +8,14 @@ compensation delete exactly what was created.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 
 from sqlalchemy import Connection, bindparam, delete, insert, select
 
+from lower_sp.local.handles import StoredHandle
 from spfed.storage.database import Database, executes
 from spfed.storage.schema import resource_handles
 
-__all__ = ["HandleStore", "StoredHandle"]
+__all__ = ["HandleStore"]
 
 _T = resource_handles.c
 _INSERT = insert(resource_handles)
@@ -31,26 +31,9 @@ _OF_PART = (
 )
 
 
-@dataclass(frozen=True)
-class StoredHandle:
-    """One recorded VIM resource."""
-
-    service_id: str
-    """Service holding it."""
-    part_id: str
-    """Part holding it."""
-    vim: str
-    """PoP / VIM name."""
-    kind: str
-    """``network``, ``port`` or ``server``."""
-    resource_id: str
-    """The VIM's id."""
-    handle: str
-    """The serialised handle."""
-
-
 class HandleStore:
-    """Records of created VIM resources, by service and part."""
+    """Records of created VIM resources, by service and part: the SQL adapter of
+    ``lower_sp.local.handles.HandleRecords``."""
 
     def __init__(self, db: Database) -> None:
         self._db = db

@@ -1,19 +1,16 @@
 """State of the embedded emulated PoPs, so they survive a node restart.
 
 Rows are ``(pop, kind, id) -> JSON``; the emulated PoP decides what a row
-means. The composition root adapts this table to the PoP's state-store
-protocol.
+means. ``PopStateTable`` implements the PoP's own port (``PopStateStore``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Mapping
-from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, select
 
+from lower_sp.local.vim import EmulatedResource
 from spfed.storage._upsert import upsert
 from spfed.storage.database import Database, executes
 from spfed.storage.schema import emulated_resources
@@ -30,33 +27,32 @@ _ROWS = select(_T.kind, _T.id, _T.data).where(_T.pop == bindparam("p_pop")).orde
 
 
 class PopStateTable:
-    """Rows of emulated VIM resources, by PoP."""
+    """Rows of emulated VIM resources, by PoP: the SQL adapter of the emulated PoP's
+    own port, ``lower_sp.local.vim.PopStateStore``."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def rows(self, pop: str) -> list[tuple[str, str, dict[str, Any]]]:
-        """Every ``(kind, id, data)`` of a PoP."""
+    async def load(self, pop: str) -> list[EmulatedResource]:
+        """Every resource of a PoP, by kind and id."""
 
-        def run(conn: Connection) -> list[tuple[str, str, dict[str, Any]]]:
+        def run(conn: Connection) -> list[EmulatedResource]:
             result = conn.execute(_ROWS, {"p_pop": pop}).all()
-            return [(r.kind, r.id, json.loads(r.data)) for r in result]
+            return [EmulatedResource(r.kind, r.id, json.loads(r.data)) for r in result]
 
         return await self._db.run(run)
 
-    def put(
-        self, pop: str, kind: str, resource_id: str, data: Mapping[str, Any]
-    ) -> asyncio.Future[None]:
-        """Create or replace a row (queued now; the future resolves once committed)."""
-        text = json.dumps(dict(data), sort_keys=True, separators=(",", ":"))
-        row = {"pop": pop, "kind": kind, "id": resource_id, "data": text}
+    async def put(self, pop: str, resource: EmulatedResource) -> None:
+        """Create or replace a resource's row; durable when this returns."""
+        text = json.dumps(dict(resource.data), sort_keys=True, separators=(",", ":"))
+        row = {"pop": pop, "kind": resource.kind, "id": resource.id, "data": text}
 
         def run(conn: Connection) -> None:
             _PUT(conn, row)
 
-        return self._db.submit(run)
+        await self._db.run(run)
 
-    def delete(self, pop: str, kind: str, resource_id: str) -> asyncio.Future[None]:
-        """Delete a row, idempotently (queued now; the future resolves once committed)."""
+    async def delete(self, pop: str, kind: str, resource_id: str) -> None:
+        """Delete a row, idempotently; durable when this returns."""
         key = {"p_pop": pop, "p_kind": kind, "p_id": resource_id}
-        return self._db.submit(executes(_DELETE, key))
+        await self._db.run(executes(_DELETE, key))

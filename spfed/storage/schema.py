@@ -28,6 +28,8 @@ __all__ = [
     "address_allocations",
     "catalogue_versions",
     "emulated_resources",
+    "engine_runs",
+    "engine_tasks",
     "metadata",
     "operations",
     "resource_handles",
@@ -201,3 +203,31 @@ used_assertions = Table(
     Column("expires_at", DateTime(timezone=True), nullable=False),
 )
 Index("ix_used_assertions_expires_at", used_assertions.c.expires_at)
+
+# The task engine's generic run store (``spfed.storage.runs``; migration 0009): one row per
+# run, one per task reported. Schedules, contexts and errors are JSON text.
+engine_runs = Table(
+    "engine_runs",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("workflow", String(32), nullable=False),
+    Column("subject", String(255), nullable=False),
+    Column("schedule", Text, nullable=False),
+    Column("context", Text, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("error", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_engine_runs_workflow_state", engine_runs.c.workflow, engine_runs.c.state)
+Index("ix_engine_runs_subject", engine_runs.c.subject)
+
+engine_tasks = Table(
+    "engine_tasks",
+    metadata,
+    Column("run_id", ID, ForeignKey("engine_runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("task_id", String(64), primary_key=True),
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("error", Text),
+)

@@ -1,10 +1,7 @@
 """The WIM's connectivity services, so that their bookings survive a restart.
 
-``WimConnectivityStore`` is the node's ``wim.BookingStore``. The WIM sits above
-the storage layer, so this module does not import it. Instead it matches the
-protocol structurally: ``save`` takes any value shaped like a connectivity
-handle (``ConnectivityRecord``), and ``load`` returns ``StoredConnectivity``
-values of that same shape.
+``WimConnectivityStore`` is the SQL adapter of the WIM's own port,
+``wim.BookingStore``: it stores and returns the WIM's ``ConnectivityHandle``.
 
 One row per service in ``wim_connectivity`` (endpoints and created items as
 JSON), and one row per segment in ``wim_segments``, where a unique VNI column
@@ -14,10 +11,7 @@ on the node's ``metadata``; migration 0007 creates them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from types import MappingProxyType
-from typing import Protocol
+from dataclasses import dataclass
 
 from pydantic import TypeAdapter
 from sqlalchemy import (
@@ -36,17 +30,14 @@ from sqlalchemy import (
     select,
 )
 
+from spfed.errors import FailedPrecondition
+from spfed.model import WimService
 from spfed.storage import _codecs as codec
 from spfed.storage.database import Database
 from spfed.storage.schema import metadata
+from wim import ConnectionPoint, ConnectivityHandle, Segment
 
 __all__ = [
-    "ConnectivityRecord",
-    "EndpointRecord",
-    "SegmentRecord",
-    "StoredConnectivity",
-    "StoredEndpoint",
-    "StoredSegment",
     "WimConnectivityStore",
     "wim_connectivity",
     "wim_segments",
@@ -84,99 +75,16 @@ wim_segments = Table(
 Index("ix_wim_segments_link", wim_segments.c.link_id)
 
 
-class EndpointRecord(Protocol):
-    """A connection point of a service (``wim.ConnectionPoint``)."""
-
-    @property
-    def node(self) -> str: ...
-    @property
-    def interface(self) -> str: ...
-    @property
-    def vlan(self) -> int: ...
-
-
-class SegmentRecord(Protocol):
-    """A segment of a service (``wim.Segment``)."""
-
-    @property
-    def link_id(self) -> str: ...
-    @property
-    def a(self) -> str: ...
-    @property
-    def b(self) -> str: ...
-    @property
-    def vni(self) -> int: ...
-
-
-class ConnectivityRecord(Protocol):
-    """A connectivity service to store (``wim.ConnectivityHandle``)."""
-
-    @property
-    def service_id(self) -> str: ...
-    @property
-    def type(self) -> str: ...
-    @property
-    def endpoints(self) -> Sequence[EndpointRecord]: ...
-    @property
-    def segments(self) -> Sequence[SegmentRecord]: ...
-    @property
-    def bandwidth_mbps(self) -> float: ...
-    @property
-    def latency_ms(self) -> float: ...
-    @property
-    def created_items(self) -> Mapping[str, Sequence[str]]: ...
-
-
 @dataclass(frozen=True)
-class StoredEndpoint:
-    """A stored connection point."""
+class _Endpoint:
+    """A connection point as its JSON column holds it."""
 
     node: str
-    """WAN node."""
     interface: str
-    """Interface hint ("" for none)."""
     vlan: int
-    """VLAN id (0 for untagged)."""
 
 
-@dataclass(frozen=True)
-class StoredSegment:
-    """A stored segment."""
-
-    link_id: str
-    """WAN link."""
-    a: str
-    """Node it starts at."""
-    b: str
-    """Node it ends at."""
-    vni: int
-    """Its VNI."""
-
-
-@dataclass(frozen=True)
-class StoredConnectivity:
-    """A stored connectivity service."""
-
-    service_id: str
-    """The WIM's id of it."""
-    type: str
-    """``E-Line`` or ``E-LAN``."""
-    endpoints: tuple[StoredEndpoint, ...]
-    """Connection points, in request order."""
-    segments: tuple[StoredSegment, ...]
-    """Segments, in route order."""
-    bandwidth_mbps: float
-    """Bandwidth booked on each segment's link."""
-    latency_ms: float
-    """Worst latency between two endpoints."""
-    created_items: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
-    """What the driver created, by kind (read-only)."""
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "created_items", MappingProxyType(dict(self.created_items)))
-
-
-_ENDPOINTS: TypeAdapter[tuple[StoredEndpoint, ...]] = TypeAdapter(tuple[StoredEndpoint, ...])
+_ENDPOINTS: TypeAdapter[tuple[_Endpoint, ...]] = TypeAdapter(tuple[_Endpoint, ...])
 _ITEMS: TypeAdapter[dict[str, tuple[str, ...]]] = TypeAdapter(dict[str, tuple[str, ...]])
 _C = wim_connectivity.c
 _S = wim_segments.c
@@ -188,20 +96,25 @@ class WimConnectivityStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def load(self) -> list[StoredConnectivity]:
-        """Every stored service, by service id."""
+    async def load(self) -> list[ConnectivityHandle]:
+        """Every stored service, by service id.
 
-        def run(conn: Connection) -> list[StoredConnectivity]:
-            segments: dict[str, list[StoredSegment]] = {}
+        Raises:
+            FailedPrecondition: a stored service has a type that is no ``WimService``.
+        """
+
+        def run(conn: Connection) -> list[ConnectivityHandle]:
+            segments: dict[str, list[Segment]] = {}
             for s in conn.execute(select(wim_segments).order_by(_S.service_id, _S.position)):
-                segments.setdefault(s.service_id, []).append(
-                    StoredSegment(s.link_id, s.a, s.b, s.vni)
-                )
+                segments.setdefault(s.service_id, []).append(Segment(s.link_id, s.a, s.b, s.vni))
             return [
-                StoredConnectivity(
+                ConnectivityHandle(
                     service_id=r.service_id,
-                    type=r.type,
-                    endpoints=codec.load(_ENDPOINTS, r.endpoints),
+                    type=_service_type(r.service_id, r.type),
+                    endpoints=tuple(
+                        ConnectionPoint(e.node, e.interface, e.vlan)
+                        for e in codec.load(_ENDPOINTS, r.endpoints)
+                    ),
                     segments=tuple(segments.get(r.service_id, ())),
                     bandwidth_mbps=r.bandwidth_mbps,
                     latency_ms=r.latency_ms,
@@ -212,7 +125,7 @@ class WimConnectivityStore:
 
         return await self._db.run(run)
 
-    async def save(self, handle: ConnectivityRecord) -> None:
+    async def save(self, handle: ConnectivityHandle) -> None:
         """Insert the service, or replace the one stored with that id, in one transaction.
 
         Raises:
@@ -226,7 +139,7 @@ class WimConnectivityStore:
             "latency_ms": handle.latency_ms,
             "endpoints": codec.dump(
                 _ENDPOINTS,
-                tuple(StoredEndpoint(e.node, e.interface, e.vlan) for e in handle.endpoints),
+                tuple(_Endpoint(e.node, e.interface, e.vlan) for e in handle.endpoints),
             ),
             "created_items": codec.dump(
                 _ITEMS, {kind: tuple(items) for kind, items in handle.created_items.items()}
@@ -260,6 +173,15 @@ class WimConnectivityStore:
 def _delete(conn: Connection, service_id: str) -> None:
     conn.execute(delete(wim_segments).where(_S.service_id == service_id))
     conn.execute(delete(wim_connectivity).where(_C.service_id == service_id))
+
+
+def _service_type(service_id: str, text: str) -> WimService:
+    try:
+        return WimService(text)
+    except ValueError:
+        raise FailedPrecondition(
+            f"stored connectivity service {service_id} has unknown type '{text}'"
+        ) from None
 
 
 def _items(text: str) -> dict[str, tuple[str, ...]]:

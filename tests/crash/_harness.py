@@ -20,9 +20,16 @@ import pytest
 import yaml
 
 from spfed.client import PlatformClient
+from spfed.descriptors import load_files, parse_document
 from spfed.errors import SpfedError
-from spfed.model import ServiceState
-from spfed.topology import _process
+from spfed.model import (
+    CreateSliceRequest,
+    PlacementConstraints,
+    ServiceState,
+    SliceState,
+    SliceTemplate,
+)
+from spfed.topology import _process, load_placement
 from spfed.topology.security import TopologySecurity
 from tests.multiprocess.test_topology import DEMO, client, crash_report, spfed
 
@@ -184,3 +191,79 @@ async def nothing_held(topo: Topology) -> list[str]:
         if not held or time.monotonic() > deadline:
             return held
         await asyncio.sleep(POLL_S)
+
+
+# --- slices (tests/crash/test_slice_crashes.py) -------------------------------------------
+
+SLICE_SETTLED = frozenset({SliceState.ACTIVE, SliceState.FAILED, SliceState.DELETED})
+"""Where a slice ends once its runs are over (a failed deletion stays DELETING)."""
+
+
+def slice_request(request_id: str) -> CreateSliceRequest:
+    """The secure-edge slice (``examples/slices``) on the demo topology: the secure chain
+    placed as the demo places it, its input joined by a slice link to the output of an edge
+    CDN in be (at edge-be, through wholesale-eu)."""
+    examples = DEMO.parents[1]
+    template = parse_document(
+        yaml.safe_load((examples / "slices" / "nst-secure-edge.yml").read_text())
+    )
+    assert isinstance(template, SliceTemplate)
+    files = load_files([examples / "descriptors"])
+    return CreateSliceRequest(
+        request_id=request_id,
+        template=template,
+        nsds=files.nsds,
+        vnfds=tuple(v for v in files.vnfds if v.ref.name in ("firewall", "dpi", "nat")),
+        placement={
+            "chain": load_placement(DEMO.parent / "demo-placement.yaml"),
+            "cdn": PlacementConstraints(default_region="be"),
+        },
+    )
+
+
+async def settle_slice(topo: Topology, slice_id: str, bound_s: float = SETTLE_S) -> SliceState:
+    """Poll a slice at retail until ACTIVE, FAILED or DELETED; fails the test past the bound."""
+    deadline = time.monotonic() + bound_s
+    last: SliceState | str = "unknown"
+    async with topo.client("retail", "acme") as retail:
+        while time.monotonic() < deadline:
+            try:
+                last = (await retail.get_slice(slice_id)).state
+            except SpfedError as exc:  # retail itself may still be starting
+                last = f"unreadable: {exc}"
+            if isinstance(last, SliceState) and last in SLICE_SETTLED:
+                return last
+            await asyncio.sleep(POLL_S)
+    pytest.fail(f"slice {slice_id} did not settle within {bound_s} s: {last}")
+
+
+async def delete_slice(topo: Topology, slice_id: str) -> SliceState:
+    """Delete a slice at retail and wait until it settles."""
+    async with topo.client("retail", "acme") as retail:
+        await retail.delete_slice(slice_id)
+    return await settle_slice(topo, slice_id)
+
+
+def _slice_rows(database: Path) -> list[str]:
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5.0) as db:
+        held = db.execute("SELECT slice_id, subnet_id, service_id FROM slice_holds").fetchall()
+        runs = db.execute(
+            "SELECT id, workflow, state FROM engine_runs WHERE state IN ('running', 'compensating')"
+        ).fetchall()
+        busy = db.execute(
+            "SELECT id, state FROM slices WHERE state IN ('CREATING', 'DELETING')"
+        ).fetchall()
+    return [
+        *(f"slice {s} holds service {svc} for subnet {n} (slice_holds)" for s, n, svc in held),
+        *(f"{w} run {r} is {st} (engine_runs)" for r, w, st in runs),
+        *(f"slice {s} is {st}" for s, st in busy),
+    ]
+
+
+async def slice_holdings(topo: Topology) -> list[str]:
+    """What retail still holds for slices: holds on services, unfinished slice runs, slices
+    being created or deleted (the rest, services, addresses and WAN bookings included, is
+    ``holdings``')."""
+    return [
+        f"retail: {line}" for line in await asyncio.to_thread(_slice_rows, topo.database("retail"))
+    ]

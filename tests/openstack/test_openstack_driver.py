@@ -1,10 +1,12 @@
 """What only a real OpenStack shows about the driver: capacity from quotas and Placement,
-quotas lowered until they bite, images by md5, bad clouds, cancellation and restarts."""
+quotas lowered until they bite, images by md5, bad clouds, cancellation and restarts,
+and tags: where the cloud keeps them, and lost handles found by a restarted driver."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -12,12 +14,20 @@ from typing import Any
 import pytest
 import yaml
 
-from lower_sp.local.vim import NetworkRequest, PortRequest, ServerRequest, ServerStatus
+from lower_sp.local.vim import (
+    NetworkHandle,
+    NetworkRequest,
+    PortRequest,
+    ServerRequest,
+    ServerStatus,
+    TaggedResources,
+)
 from lower_sp.local.vim.openstack import OpenStackVim
 from spfed.errors import FailedPrecondition, ResourceExhausted, Unavailable
 from spfed.model import Resources
 from tests.openstack._cloud import driver_options, uploaded_image
 from tests.openstack.harness import CloudInfo
+from tests.unit.vim.tagged_contract import remove_tagged
 
 pytestmark = pytest.mark.openstack
 
@@ -291,3 +301,99 @@ async def test_five_servers_boot_in_parallel(vim: OpenStackVim) -> None:
         assert set(statuses) == {ServerStatus.ACTIVE}
     finally:
         await asyncio.gather(*(vim.delete_server(s) for s in servers))
+
+
+# --- tags: orphans of a crash -----------------------------------------------------------
+
+
+def _fresh_tag() -> str:
+    return f"spfed-os-{secrets.token_hex(8)}"
+
+
+async def test_the_cloud_keeps_the_tag_where_any_tool_sees_it(
+    vim: OpenStackVim, admin: Any
+) -> None:
+    tag = _fresh_tag()
+    try:
+        network = await vim.create_network(NetworkRequest("seen", "10.88.0.0/28", tag=tag))
+        port = await vim.create_port(PortRequest("seen", network, tag=tag))
+        server = await vim.create_server(
+            ServerRequest("seen", "spfed-test-image", TINY, (port,), tag=tag)
+        )
+
+        # Nova: a server tag (set in the create, 2.52); Neutron: the description.
+        assert admin.compute.get_server(server.server_id).tags == [tag]
+        assert admin.network.get_network(network.network_id).description == tag
+        assert admin.network.get_subnet(network.subnet_id).description == tag
+        assert admin.network.get_port(port.port_id).description == tag
+    finally:
+        await remove_tagged(vim, tag)
+
+
+async def test_a_restarted_driver_finds_lost_handles_by_tag_and_removes_them(
+    admin: Any, openstack_cloud: CloudInfo
+) -> None:
+    tag = _fresh_tag()
+    first = OpenStackVim("os1", "eu-west", driver_options(openstack_cloud), DISK)
+    await first.start()
+    network = await first.create_network(NetworkRequest("lost", "10.87.0.0/28", tag=tag))
+    port = await first.create_port(PortRequest("lost", network, address="10.87.0.9", tag=tag))
+    server = await first.create_server(
+        ServerRequest("lost", "spfed-test-image", TINY, (port,), tag=tag)
+    )
+    await first.wait_active(server, 60)
+    await first.close()  # the node crashed: its handles are gone with it
+
+    second = OpenStackVim("os1", "eu-west", driver_options(openstack_cloud), DISK)
+    await second.start()
+    try:
+        found = await second.tagged(tag)
+        # The same handles, the server's ports read from Neutron's binding.
+        assert found == TaggedResources((network,), (port,), (server,))
+
+        await remove_tagged(second, tag)
+
+        assert (await second.tagged(tag)).empty
+        assert admin.compute.find_server(server.server_id, ignore_missing=True) is None
+        assert admin.network.find_port(port.port_id, ignore_missing=True) is None
+        assert admin.network.find_network(network.network_id, ignore_missing=True) is None
+    finally:
+        await remove_tagged(second, tag)
+        await second.close()
+
+
+async def test_a_network_whose_subnet_was_never_made_is_found_and_deleted(
+    vim: OpenStackVim, admin: Any, openstack_cloud: CloudInfo
+) -> None:
+    # A crash between Neutron's network and its subnet.
+    tag = _fresh_tag()
+    made = admin.network.create_network(
+        name="half", description=tag, project_id=openstack_cloud.project_id
+    )
+    try:
+        found = await vim.tagged(tag)
+
+        assert found.networks == (NetworkHandle(vim.name, made.id, "", "half", "", tag),)
+        await vim.delete_network(found.networks[0])
+        assert admin.network.find_network(made.id, ignore_missing=True) is None
+    finally:
+        admin.network.delete_network(made.id, ignore_missing=True)
+
+
+async def test_tagged_lists_only_the_pops_own_project(
+    vim: OpenStackVim, openstack_cloud: CloudInfo
+) -> None:
+    # An admin account sees every project's networks unless the driver filters.
+    tag = _fresh_tag()
+    options = driver_options(openstack_cloud, cloud=openstack_cloud.admin_cloud)
+    elsewhere = OpenStackVim("os-admin", "eu-west", options, Resources())
+    await elsewhere.start()
+    try:
+        network = await vim.create_network(NetworkRequest("own", "10.86.0.0/28", tag=tag))
+        port = await vim.create_port(PortRequest("own", network, tag=tag))
+
+        assert await vim.tagged(tag) == TaggedResources((network,), (port,), ())
+        assert (await elsewhere.tagged(tag)).empty
+    finally:
+        await elsewhere.close()
+        await remove_tagged(vim, tag)

@@ -1,5 +1,6 @@
 """The ``Vim`` contract against a real OpenStack (Keystone, Neutron, Nova, Glance,
-Placement) brought up by the qualification harness: the same tests as the emulated PoP."""
+Placement) brought up by the qualification harness: the same tests as the emulated PoP,
+``Vim.tagged`` (orphan removal by tag) included."""
 
 from __future__ import annotations
 
@@ -13,11 +14,12 @@ from spfed.model import Resources
 from tests.contract.vim_contract import VimContract
 from tests.openstack._cloud import driver_options
 from tests.openstack.harness import CloudInfo
+from tests.unit.vim.tagged_contract import TaggedContract
 
 pytestmark = pytest.mark.openstack
 
 
-class TestOpenStackVim(VimContract):
+class TestOpenStackVim(VimContract, TaggedContract):
     image = "spfed-test-image"
     small = Resources(vcpus=1, memory_mib=128, disk_gib=1)
     boot_timeout_s = 60.0

@@ -10,6 +10,7 @@
 from lower_sp.local.vim.base import (
     CHAIN_DOWNSTREAM_KEY,
     CHAIN_UPSTREAM_KEY,
+    TAG_PATTERN,
     NetworkHandle,
     NetworkRequest,
     PortHandle,
@@ -17,6 +18,7 @@ from lower_sp.local.vim.base import (
     ServerHandle,
     ServerRequest,
     ServerStatus,
+    TaggedResources,
     Vim,
     VimCapacity,
 )
@@ -35,6 +37,7 @@ __all__ = [
     "BUILTIN_VIM_DRIVERS",
     "CHAIN_DOWNSTREAM_KEY",
     "CHAIN_UPSTREAM_KEY",
+    "TAG_PATTERN",
     "VIM_DRIVER_ENTRY_POINT_GROUP",
     "EmulatedPop",
     "EmulatedResource",
@@ -48,6 +51,7 @@ __all__ = [
     "ServerHandle",
     "ServerRequest",
     "ServerStatus",
+    "TaggedResources",
     "UnknownVimDriver",
     "Vim",
     "VimCapacity",

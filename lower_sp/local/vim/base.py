@@ -13,6 +13,11 @@ flavour chosen by its resources (Nova server).
 
 Undo in reverse order of creation: servers, then their ports, then networks.
 
+Every created object may carry a ``tag``: the key of the caller's intent,
+recorded before it asked. If the caller loses a handle (it crashed between the
+VIM's creation and its own record), ``Vim.tagged`` finds the object again by
+that tag alone, with a handle its deletes accept (orphan removal).
+
 A server of a service chain says which of its ports face the chain's ingress
 and egress in its metadata (``CHAIN_UPSTREAM_KEY``, ``CHAIN_DOWNSTREAM_KEY``),
 so that a VIM that runs the data plane itself can make it a router of the
@@ -32,6 +37,7 @@ from spfed.model import Resources
 __all__ = [
     "CHAIN_DOWNSTREAM_KEY",
     "CHAIN_UPSTREAM_KEY",
+    "TAG_PATTERN",
     "NetworkHandle",
     "NetworkRequest",
     "PortHandle",
@@ -39,6 +45,7 @@ __all__ = [
     "ServerHandle",
     "ServerRequest",
     "ServerStatus",
+    "TaggedResources",
     "Vim",
     "VimCapacity",
 ]
@@ -54,6 +61,10 @@ destination address (the emulated PoP with netns on installs policy routing for 
 CHAIN_DOWNSTREAM_KEY = "spfed.chain.downstream"
 """Server metadata key: the name (``PortRequest.name``) of the server's port that faces
 the chain's egress; see ``CHAIN_UPSTREAM_KEY``."""
+
+TAG_PATTERN = r"spfed-[a-z0-9-]{1,54}"
+"""What a non-empty ``tag`` must match, whole: at most 60 characters, none of them '/' or
+',' (Nova's limits on a server tag), so every driver can record it as it is."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +85,9 @@ class NetworkRequest:
     """Whether the VIM serves the subnet's addresses by DHCP as well."""
     mtu: int = 0
     """The network's MTU (0: the VIM's default)."""
+    tag: str = ""
+    """The caller's intent key the object carries ("" = untagged); "" or ``TAG_PATTERN``.
+    ``Vim.tagged`` finds the object by it."""
 
 
 @dataclass(frozen=True)
@@ -90,6 +104,9 @@ class NetworkHandle:
     """Display name as asked."""
     cidr: str
     """Subnet prefix in canonical form (``2001:db8::/64``, not ``2001:DB8:0::/64``)."""
+    tag: str = ""
+    """The intent key it carries, "" if untagged (the default keeps handles saved before
+    tags existed readable)."""
 
 
 @dataclass(frozen=True)
@@ -104,6 +121,9 @@ class PortRequest:
     """Bare IP inside the network's cidr; "" lets the VIM pick the next free one."""
     mac: str = ""
     """MAC address; "" lets the VIM generate a locally administered unicast one."""
+    tag: str = ""
+    """The caller's intent key the object carries ("" = untagged); "" or ``TAG_PATTERN``.
+    ``Vim.tagged`` finds the object by it."""
 
 
 @dataclass(frozen=True)
@@ -122,6 +142,9 @@ class PortHandle:
     """Fixed address WITH the subnet's prefix length, e.g. ``10.0.0.5/27``."""
     mac: str
     """MAC address, lower case and colon separated, e.g. ``fa:16:3e:12:ab:cd``."""
+    tag: str = ""
+    """The intent key it carries, "" if untagged (the default keeps handles saved before
+    tags existed readable)."""
 
 
 @dataclass(frozen=True)
@@ -141,8 +164,11 @@ class ServerRequest:
     flavor: str = ""
     """Flavour name to use; "" lets the driver pick one that covers ``resources``."""
     metadata: Mapping[str, str] = field(default_factory=dict, hash=False)
-    """Key/value tags recorded on the server (Nova metadata); copied, read-only.
+    """Key/value pairs recorded on the server (Nova metadata); copied, read-only.
     ``CHAIN_UPSTREAM_KEY`` and ``CHAIN_DOWNSTREAM_KEY`` place it in a chain."""
+    tag: str = ""
+    """The caller's intent key the object carries ("" = untagged); "" or ``TAG_PATTERN``.
+    ``Vim.tagged`` finds the object by it."""
 
     def __post_init__(self) -> None:
         # Copy so that a caller mutating its dict cannot change a request already made.
@@ -163,6 +189,33 @@ class ServerHandle:
     """Compute it holds on the PoP until deleted."""
     port_ids: tuple[str, ...]
     """Ids of the ports attached to it, in interface order."""
+    tag: str = ""
+    """The intent key it carries, "" if untagged (the default keeps handles saved before
+    tags existed readable)."""
+
+
+@dataclass(frozen=True)
+class TaggedResources:
+    """What a PoP holds with one tag (``Vim.tagged``): handles its deletes accept.
+
+    Delete in this order: servers, then ports, then networks.
+    """
+
+    networks: tuple[NetworkHandle, ...] = ()
+    """Networks with the tag."""
+    ports: tuple[PortHandle, ...] = ()
+    """Ports with the tag."""
+    servers: tuple[ServerHandle, ...] = ()
+    """Servers with the tag."""
+
+    @property
+    def empty(self) -> bool:
+        """Whether nothing carries the tag."""
+        return not (self.networks or self.ports or self.servers)
+
+    def __bool__(self) -> bool:
+        """True when something carries the tag (``not self.empty``)."""
+        return not self.empty
 
 
 class ServerStatus(StrEnum):
@@ -204,6 +257,8 @@ class Vim(Protocol):
       compensation can be retried blindly.
     - A handle returned by a create is durable: the PoP still knows it after a
       restart of the node.
+    - An object created with a ``tag`` carries it from the moment it exists:
+      ``tagged`` finds it even if its handle never reached the caller.
     - Errors are ``spfed.errors`` leaves; drivers translate their SDK's errors.
     """
 
@@ -247,8 +302,8 @@ class Vim(Protocol):
 
         Raises:
             InvalidArgument: the cidr is not a prefix (or too small for a gateway
-                and one port), the gateway is not a host of it, or the
-                segmentation id is out of range.
+                and one port), the gateway is not a host of it, the
+                segmentation id is out of range, or the tag is malformed.
             AlreadyExists: the segmentation id is used by another network.
         """
         ...
@@ -271,7 +326,8 @@ class Vim(Protocol):
         Raises:
             NotFound: the network does not exist (any more).
             InvalidArgument: the address is not an IP, is outside the cidr, or is
-                the network or broadcast address; the MAC is malformed or not unicast.
+                the network or broadcast address; the MAC is malformed or not unicast;
+                the tag is malformed.
             AlreadyExists: the address (or the gateway) or the MAC is taken on
                 that network.
             ResourceExhausted: no free address is left in the subnet.
@@ -293,8 +349,8 @@ class Vim(Protocol):
         starts in ``BUILD`` or ``ACTIVE``).
 
         Raises:
-            InvalidArgument: empty name or image, negative resources, or a port
-                given twice.
+            InvalidArgument: empty name or image, negative resources, a port
+                given twice, or a malformed tag.
             NotFound: a port does not exist (any more).
             FailedPrecondition: a port is already attached to a server.
             ResourceExhausted: it does not fit; one
@@ -322,5 +378,19 @@ class Vim(Protocol):
         """Delete a server, free its resources and detach (not delete) its ports.
 
         Succeeds if already gone.
+        """
+        ...
+
+    async def tagged(self, tag: str) -> TaggedResources:
+        """Every network, port and server of this PoP that carries exactly ``tag``.
+
+        Whether or not its handle ever reached the caller: this is how a node finds
+        what a creation made before it could record the handle, and deletes it
+        (``delete_server``, ``delete_port``, ``delete_network`` accept what this
+        returns). Something being deleted may still be listed; deleting it again
+        succeeds.
+
+        Raises:
+            InvalidArgument: ``tag`` is empty or does not match ``TAG_PATTERN``.
         """
         ...

@@ -7,6 +7,7 @@ import spfed.engine
 
 def test_public_names() -> None:
     assert sorted(spfed.engine.__all__) == [
+        "InMemoryRunStore",
         "InOrderPolicy",
         "Outcome",
         "PLUGIN_GROUP",
@@ -14,8 +15,13 @@ def test_public_names() -> None:
         "PluginNotFoundError",
         "RunId",
         "RunListener",
+        "RunRecord",
         "RunResult",
+        "RunStore",
+        "RunStoreListener",
         "STARTED_STATES",
+        "SavedRun",
+        "SavedTask",
         "Schedule",
         "SchedulePolicy",
         "Succeeded",
@@ -23,6 +29,7 @@ def test_public_names() -> None:
         "TaskDefinition",
         "TaskFunction",
         "TaskId",
+        "TaskRecord",
         "TaskRegistry",
         "TemporaryFailure",
         "UnknownTaskError",
@@ -35,8 +42,11 @@ def test_public_names() -> None:
         "execute_with_retries",
         "load_plugins",
         "registry_with_plugins",
+        "schedule_from_text",
+        "schedule_text",
         "step_violation",
         "task_id",
+        "task_states",
     ]
     for name in spfed.engine.__all__:
         assert getattr(spfed.engine, name) is not None

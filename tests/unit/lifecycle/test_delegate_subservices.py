@@ -24,6 +24,7 @@ from spfed.lifecycle.blocks import ServiceBlocks
 from spfed.lifecycle.context import InstantiateContext, InstantiateState
 from spfed.lifecycle.events import EventLog
 from spfed.lifecycle.instantiate import instantiate_tasks
+from spfed.lifecycle.intents import InMemoryIntentStore
 from spfed.lifecycle.runtime import NodeRuntime
 from spfed.model import (
     DelegatedPart,
@@ -81,6 +82,7 @@ async def runtime(tmp_path: Path) -> AsyncIterator[NodeRuntime]:
         config=config,
         services=services,
         handles=HandleStore(db),
+        intents=InMemoryIntentStore(),
         events=EventLog(services),
         blocks=ServiceBlocks(config.addressing, AddressStore(db)),
         vims={},

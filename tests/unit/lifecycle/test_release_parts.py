@@ -20,6 +20,7 @@ from spfed.errors import DeadlineExceeded, PermissionDenied, SpfedError, Unavail
 from spfed.lifecycle.blocks import ServiceBlocks
 from spfed.lifecycle.context import RemotePart
 from spfed.lifecycle.events import EventLog
+from spfed.lifecycle.intents import InMemoryIntentStore
 from spfed.lifecycle.release import RetryUntil, delegation_request_id, release_delegated_parts
 from spfed.lifecycle.runtime import NodeRuntime
 from spfed.model import DelegatedPart, Operation, ServiceEventKind, ServiceState
@@ -73,6 +74,7 @@ async def runtime(tmp_path: Path) -> AsyncIterator[NodeRuntime]:
         config=config,
         services=services,
         handles=HandleStore(db),
+        intents=InMemoryIntentStore(),
         events=EventLog(services),
         blocks=ServiceBlocks(config.addressing, AddressStore(db)),
         vims={},

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Connection, text
 
+from lower_sp.local.handles import StoredHandle
+from lower_sp.local.vim import EmulatedResource, PopStateStore
 from spfed.errors import AlreadyExists, InvalidArgument, SpfedError
 from spfed.model import (
     BorderPoint,
@@ -31,7 +33,6 @@ from spfed.storage import (
     PopStateTable,
     ServiceStore,
     StoredAllocation,
-    StoredHandle,
     WithdrawalStore,
 )
 from tests.unit.storage.records import NSD_REF, new_service
@@ -160,22 +161,22 @@ async def test_withdrawn_offers_are_kept_and_restored(db: Database) -> None:
 
 
 async def test_pop_rows_are_put_replaced_listed_and_deleted(db: Database) -> None:
-    table = PopStateTable(db)
-    await table.put("ams", "server", "b", {"name": "vm-b", "vcpus": 2})
-    await table.put("ams", "network", "z", {"cidr": "10.0.0.0/24"})
-    await table.put("ams", "server", "a", {"name": "vm-a", "nested": {"k": [1, 2]}})
-    await table.put("fra", "server", "a", {"name": "other"})
-    await table.put("ams", "server", "b", {"name": "vm-b", "vcpus": 4})
-    assert await table.rows("ams") == [
-        ("network", "z", {"cidr": "10.0.0.0/24"}),
-        ("server", "a", {"name": "vm-a", "nested": {"k": [1, 2]}}),
-        ("server", "b", {"name": "vm-b", "vcpus": 4}),
+    table: PopStateStore = PopStateTable(db)
+    await table.put("ams", EmulatedResource("server", "b", {"name": "vm-b", "vcpus": 2}))
+    await table.put("ams", EmulatedResource("network", "z", {"cidr": "10.0.0.0/24"}))
+    await table.put("ams", EmulatedResource("server", "a", {"name": "vm-a", "nested": {"k": [1]}}))
+    await table.put("fra", EmulatedResource("server", "a", {"name": "other"}))
+    await table.put("ams", EmulatedResource("server", "b", {"name": "vm-b", "vcpus": 4}))
+    assert await table.load("ams") == [
+        EmulatedResource("network", "z", {"cidr": "10.0.0.0/24"}),
+        EmulatedResource("server", "a", {"name": "vm-a", "nested": {"k": [1]}}),
+        EmulatedResource("server", "b", {"name": "vm-b", "vcpus": 4}),
     ]
     await table.delete("ams", "server", "a")
     await table.delete("ams", "server", "a")
-    assert [r[1] for r in await table.rows("ams")] == ["z", "b"]
-    assert await table.rows("fra") == [("server", "a", {"name": "other"})]
-    assert await table.rows("nowhere") == []
+    assert [r.id for r in await table.load("ams")] == ["z", "b"]
+    assert await table.load("fra") == [EmulatedResource("server", "a", {"name": "other"})]
+    assert await table.load("nowhere") == []
 
 
 # --- database ----------------------------------------------------------------------

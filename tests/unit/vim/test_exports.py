@@ -22,6 +22,8 @@ def test_public_names() -> None:
         "ServerHandle",
         "ServerRequest",
         "ServerStatus",
+        "TAG_PATTERN",
+        "TaggedResources",
         "UnknownVimDriver",
         "VIM_DRIVER_ENTRY_POINT_GROUP",
         "Vim",

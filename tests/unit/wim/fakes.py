@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from spfed.errors import Internal, Unavailable
-from wim import ConnectivityHandle, ConnectivityRecord, ServiceStatus
+from wim import ConnectivityHandle, ServiceStatus
 
 
 class MemoryBookingStore:
@@ -18,7 +18,7 @@ class MemoryBookingStore:
         self.fail_saves = 0
         self.fail_deletes = 0
 
-    async def load(self) -> list[ConnectivityRecord]:
+    async def load(self) -> list[ConnectivityHandle]:
         return list(self.saved.values())
 
     async def save(self, handle: ConnectivityHandle) -> None:

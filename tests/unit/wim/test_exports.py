@@ -14,21 +14,17 @@ def test_public_names() -> None:
         "CapacityOnlyDriver",
         "ConnectionPoint",
         "ConnectivityHandle",
-        "ConnectivityRecord",
         "ConnectivityRequest",
-        "EndpointRecord",
         "FreeBandwidth",
         "Hop",
         "Route",
         "Segment",
-        "SegmentRecord",
         "ServiceStatus",
         "WanGraph",
         "WanLink",
         "Wim",
         "WimDriver",
         "compute_route",
-        "handle_from_record",
     ]
     for name in wim.__all__:
         assert getattr(wim, name) is not None

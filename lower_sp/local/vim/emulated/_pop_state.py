@@ -13,6 +13,11 @@ a dict holding only strings and integers is not tracked by the garbage
 collector, a set always is. A PoP with thousands of networks would otherwise
 add four containers per network to every full collection of the node, a
 pause every caller waits through.
+
+A record's ``tag`` is saved only when set, so untagged rows (and rows saved
+before tags existed) have no ``tag`` key and load as untagged. Tagged records
+are indexed by tag (``tags``), so ``EmulatedPop.tagged`` reads only what
+carries the tag.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from types import MappingProxyType
 from typing import Any
 
 from lower_sp.local.vim._subnet import SubnetPlan
-from lower_sp.local.vim.base import NetworkHandle, PortHandle, ServerHandle
+from lower_sp.local.vim.base import NetworkHandle, PortHandle, ServerHandle, TaggedResources
 from lower_sp.local.vim.state import EmulatedResource
 from spfed.errors import Internal, SpfedError
 from spfed.model import Resources
@@ -55,6 +60,8 @@ class NetworkRecord:
     data plane to serve them on)."""
     mtu: int = 0
     """Asked MTU, 0 for the default."""
+    tag: str = ""
+    """Intent key it carries, "" if none."""
 
     def saved(self) -> EmulatedResource:
         """The record in its saved form."""
@@ -67,6 +74,8 @@ class NetworkRecord:
             "dhcp": self.dhcp,
             "mtu": self.mtu,
         }
+        if self.tag:
+            data["tag"] = self.tag
         return EmulatedResource(NETWORK, self.id, data)
 
     @classmethod
@@ -84,11 +93,14 @@ class NetworkRecord:
             segmentation_id=int(data["segmentation_id"]),
             dhcp=bool(data.get("dhcp", False)),
             mtu=int(data.get("mtu", 0)),
+            tag=str(data.get("tag", "")),
         )
 
     def handle(self, vim: str) -> NetworkHandle:
         """The caller's handle on it."""
-        return NetworkHandle(vim, self.id, self.subnet_id, self.name, str(self.subnet.network))
+        return NetworkHandle(
+            vim, self.id, self.subnet_id, self.name, str(self.subnet.network), self.tag
+        )
 
 
 @dataclass(frozen=True)
@@ -105,6 +117,8 @@ class PortRecord:
     """Fixed address, as an integer."""
     mac: str
     """Canonical MAC."""
+    tag: str = ""
+    """Intent key it carries, "" if none."""
 
     def saved(self, subnet: SubnetPlan) -> EmulatedResource:
         """The record in its saved form."""
@@ -114,6 +128,8 @@ class PortRecord:
             "address": subnet.text(self.address),
             "mac": self.mac,
         }
+        if self.tag:
+            data["tag"] = self.tag
         return EmulatedResource(PORT, self.id, data)
 
     @classmethod
@@ -125,6 +141,7 @@ class PortRecord:
             name=str(data["name"]),
             address=int(ipaddress.ip_address(str(data["address"]))),
             mac=str(data["mac"]),
+            tag=str(data.get("tag", "")),
         )
 
 
@@ -150,10 +167,12 @@ class ServerRecord:
     """Bound ports, in interface order."""
     active_at: float
     """Wall-clock time (epoch seconds) at which it leaves BUILD for ACTIVE."""
+    tag: str = ""
+    """Intent key it carries, "" if none."""
 
     def saved(self) -> EmulatedResource:
         """The record in its saved form."""
-        data = {
+        data: dict[str, Any] = {
             "name": self.name,
             "image": self.image,
             "image_md5": self.image_md5,
@@ -167,6 +186,8 @@ class ServerRecord:
             "port_ids": list(self.port_ids),
             "active_at": self.active_at,
         }
+        if self.tag:
+            data["tag"] = self.tag
         return EmulatedResource(SERVER, self.id, data)
 
     @classmethod
@@ -185,11 +206,12 @@ class ServerRecord:
             ),
             port_ids=tuple(str(p) for p in data["port_ids"]),
             active_at=float(data["active_at"]),
+            tag=str(data.get("tag", "")),
         )
 
     def handle(self, vim: str) -> ServerHandle:
         """The caller's handle on it."""
-        return ServerHandle(vim, self.id, self.name, self.resources, self.port_ids)
+        return ServerHandle(vim, self.id, self.name, self.resources, self.port_ids, self.tag)
 
 
 @dataclass
@@ -214,6 +236,9 @@ class PopState:
     """Per port id: the server holding it."""
     segments: dict[int, dict[str, None]] = field(default_factory=dict)
     """Per asked segmentation id: the networks on it (keys; one layer-2 segment, one subnet)."""
+    tags: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Per tag: the ids of what carries it (keys), each with its kind (``NETWORK``, …).
+    Ids are unique across kinds (the PoP draws them at random, 128 bits)."""
 
     @classmethod
     def from_saved(cls, pop: str, saved: Iterable[EmulatedResource]) -> PopState:
@@ -266,6 +291,8 @@ class PopState:
         self.ports_on[network.id] = {}
         if network.segmentation_id:
             self.segments.setdefault(network.segmentation_id, {})[network.id] = None
+        if network.tag:
+            self._tag(network.tag, network.id, NETWORK)
 
     def remove_network(self, network_id: str) -> None:
         """Forget a network that has no ports."""
@@ -276,6 +303,8 @@ class PopState:
             sharing.pop(network_id, None)
             if not sharing:
                 del self.segments[network.segmentation_id]
+        if network.tag:
+            self._untag(network.tag, network_id)
 
     def segment_of(self, network_id: str) -> Collection[str]:
         """The networks on the same segment as ``network_id`` (itself included)."""
@@ -290,6 +319,8 @@ class PopState:
         self.addresses[port.network_id][port.address] = None
         self.macs[port.network_id][port.mac] = None
         self.ports_on[port.network_id][port.id] = None
+        if port.tag:
+            self._tag(port.tag, port.id, PORT)
 
     def remove_port(self, port_id: str) -> None:
         """Forget an unbound port, freeing its address and MAC."""
@@ -297,12 +328,16 @@ class PopState:
         self.addresses[port.network_id].pop(port.address, None)
         self.macs[port.network_id].pop(port.mac, None)
         self.ports_on[port.network_id].pop(port_id, None)
+        if port.tag:
+            self._untag(port.tag, port_id)
 
     def add_server(self, server: ServerRecord) -> None:
         """Record a new server, binding its ports and holding its resources."""
         self.servers[server.id] = server
         self.bound.update(dict.fromkeys(server.port_ids, server.id))
         self.used = self.used + server.resources
+        if server.tag:
+            self._tag(server.tag, server.id, SERVER)
 
     def remove_server(self, server_id: str) -> None:
         """Forget a server, unbinding its ports and releasing its resources."""
@@ -310,10 +345,43 @@ class PopState:
         for port_id in server.port_ids:
             self.bound.pop(port_id, None)
         self.used = self.used - server.resources
+        if server.tag:
+            self._untag(server.tag, server_id)
+
+    def _tag(self, tag: str, resource_id: str, kind: str) -> None:
+        self.tags.setdefault(tag, {})[resource_id] = kind
+
+    def _untag(self, tag: str, resource_id: str) -> None:
+        holders = self.tags.get(tag)
+        if holders is not None:
+            holders.pop(resource_id, None)
+            if not holders:
+                del self.tags[tag]
+
+    def tagged(self, vim: str, tag: str) -> TaggedResources:
+        """Handles of everything that carries ``tag``, each kind in the order recorded."""
+        holders = self.tags.get(tag, {})
+        return TaggedResources(
+            networks=tuple(
+                self.networks[i].handle(vim) for i, kind in holders.items() if kind == NETWORK
+            ),
+            ports=tuple(
+                self.port_handle(vim, self.ports[i]) for i, kind in holders.items() if kind == PORT
+            ),
+            servers=tuple(
+                self.servers[i].handle(vim) for i, kind in holders.items() if kind == SERVER
+            ),
+        )
 
     def port_handle(self, vim: str, port: PortRecord) -> PortHandle:
         """The caller's handle on a port of this state."""
         subnet = self.networks[port.network_id].subnet
         return PortHandle(
-            vim, port.id, port.network_id, port.name, subnet.with_prefix(port.address), port.mac
+            vim,
+            port.id,
+            port.network_id,
+            port.name,
+            subnet.with_prefix(port.address),
+            port.mac,
+            port.tag,
         )

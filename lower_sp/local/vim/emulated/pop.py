@@ -23,7 +23,13 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from lower_sp.local.vim._checks import check_own, check_segmentation_id, check_server_request
+from lower_sp.local.vim._checks import (
+    check_lookup_tag,
+    check_own,
+    check_segmentation_id,
+    check_server_request,
+    check_tag,
+)
 from lower_sp.local.vim._mac import generate_mac, normalise_mac
 from lower_sp.local.vim._subnet import SubnetPlan
 from lower_sp.local.vim.base import (
@@ -34,6 +40,7 @@ from lower_sp.local.vim.base import (
     ServerHandle,
     ServerRequest,
     ServerStatus,
+    TaggedResources,
     VimCapacity,
 )
 from lower_sp.local.vim.emulated._checks import check_boot_delay, does_not_fit, subnet_full
@@ -83,6 +90,8 @@ class EmulatedPop:
       administered one), both unique on the network.
     - Servers hold ports, one server per port. They are ``BUILD`` for
       ``boot_delay_ms`` after creation, then ``ACTIVE``.
+    - Networks, ports and servers keep the ``tag`` they were created with,
+      saved with them; ``tagged`` reads them from an index by tag.
     - Every change is one store write, made before the in-memory state changes
       and before the call returns, under one ``asyncio.Lock``: concurrent
       calls never over-book, a failed write changes nothing, and a handle the
@@ -230,6 +239,7 @@ class EmulatedPop:
         )
         segment = request.segmentation_id
         check_segmentation_id(segment)
+        check_tag(request.tag)
         if self._netns is not None:
             require_segment(segment)
         async with self._bridge_changes():
@@ -247,7 +257,14 @@ class EmulatedPop:
                         f" another subnet ({state.networks[others[0]].subnet.network})"
                     )
                 record = NetworkRecord(
-                    _new_id(), _new_id(), request.name, subnet, segment, request.dhcp, request.mtu
+                    _new_id(),
+                    _new_id(),
+                    request.name,
+                    subnet,
+                    segment,
+                    request.dhcp,
+                    request.mtu,
+                    request.tag,
                 )
                 state.add_network(record)
                 write = self._store.put(self._name, record.saved())
@@ -344,6 +361,7 @@ class EmulatedPop:
     async def create_port(self, request: PortRequest) -> PortHandle:
         """See ``Vim.create_port``."""
         check_own(self._name, request.network.vim, "network", request.network.network_id)
+        check_tag(request.tag)
         mac = normalise_mac(request.mac) if request.mac else ""
         async with self._lock:
             state = self._live()
@@ -366,7 +384,12 @@ class EmulatedPop:
             if mac and mac in macs:
                 raise AlreadyExists(f"MAC {mac} is already taken on network {network.id}")
             record = PortRecord(
-                _new_id(), network.id, request.name, address, mac or generate_mac(macs.keys())
+                _new_id(),
+                network.id,
+                request.name,
+                address,
+                mac or generate_mac(macs.keys()),
+                request.tag,
             )
             state.add_port(record)
             handle = state.port_handle(self._name, record)
@@ -438,6 +461,7 @@ class EmulatedPop:
                 resources=request.resources,
                 port_ids=tuple(p.port_id for p in request.ports),
                 active_at=self._clock() + self._boot_delay_s,
+                tag=request.tag,
             )
             state.add_server(record)
             write = self._store.put(self._name, record.saved())
@@ -503,6 +527,11 @@ class EmulatedPop:
             write = self._store.delete(self._name, SERVER, server.server_id)
         await self._persist(write, lambda: state.add_server(server_record))
         _log.info("vim.server.deleted pop=%s server=%s", self._name, server.server_id)
+
+    async def tagged(self, tag: str) -> TaggedResources:
+        """See ``Vim.tagged``: read from the tag index, so it costs what carries the tag."""
+        check_lookup_tag(tag)
+        return self._live().tagged(self._name, tag)
 
     def networks(self) -> tuple[NetworkHandle, ...]:
         """Handles of every network (emulated only: for audits and tests)."""

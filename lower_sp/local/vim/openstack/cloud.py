@@ -8,6 +8,16 @@ driver translates them (``errors.translate``).
 
 A method that creates more than one resource (a network and its subnet)
 undoes what it made before it raises, so a failed call changes nothing.
+
+A request's ``tag`` goes into the create call itself, so nothing exists
+untagged even for a moment, and ``tagged`` lists by it, filtered by the cloud:
+
+- Neutron (network, subnet, port): the ``description``. Neutron accepts
+  ``tags`` in a create for ports only (other resources are tagged by a second
+  call, which a crash can miss); every create takes a description, and every
+  list filters by it (exact match).
+- Nova (server): a server tag in the create (microversion 2.52, Queens), listed
+  with the ``tags`` filter.
 """
 
 from __future__ import annotations
@@ -24,7 +34,13 @@ from openstack import exceptions as sdk
 from openstack.compute.v2.server import Server
 
 from lower_sp.local.vim._subnet import SubnetPlan
-from lower_sp.local.vim.base import NetworkHandle, NetworkRequest, PortHandle, ServerHandle
+from lower_sp.local.vim.base import (
+    NetworkHandle,
+    NetworkRequest,
+    PortHandle,
+    ServerHandle,
+    TaggedResources,
+)
 from lower_sp.local.vim.openstack.capacity import QuotaLimits
 from lower_sp.local.vim.openstack.choices import Flavor, Image
 from lower_sp.local.vim.openstack.errors import WaitAborted
@@ -42,6 +58,16 @@ _COMPUTE_OWNER = "compute:"
 
 def _flavor_resources(flavor: Any) -> Resources:
     return Resources(int(flavor["vcpus"]), int(flavor["ram"]), int(flavor["disk"]))
+
+
+def _described(tag: str) -> dict[str, str]:
+    """The attributes of a Neutron create that carry ``tag``: none for an untagged one."""
+    return {"description": tag} if tag else {}
+
+
+def _tagged(tag: str) -> dict[str, list[str]]:
+    """The attributes of a Nova server create that carry ``tag``: none for an untagged one."""
+    return {"tags": [tag]} if tag else {}
 
 
 class Cloud:
@@ -178,7 +204,7 @@ class Cloud:
             FailedPrecondition: the cloud's network MTU is below the planned one.
         """
         options = self._options
-        attributes: dict[str, Any] = {"name": request.name}
+        attributes: dict[str, Any] = {"name": request.name, **_described(request.tag)}
         if options.network_type:
             attributes["provider_network_type"] = options.network_type
             if options.physical_network:
@@ -200,6 +226,7 @@ class Cloud:
                 cidr=str(subnet.network),
                 gateway_ip=subnet.gateway_address or None,
                 enable_dhcp=request.dhcp,
+                **_described(request.tag),
             )
         except BaseException:
             self._conn.network.delete_network(network.id, ignore_missing=True)
@@ -210,6 +237,7 @@ class Cloud:
             subnet_id=created.id,
             name=request.name,
             cidr=str(subnet.network),
+            tag=request.tag,
         )
 
     def delete_network(self, network_id: str) -> None:
@@ -218,7 +246,9 @@ class Cloud:
 
     # --- ports ---------------------------------------------------------------------
 
-    def create_port(self, name: str, network: NetworkHandle, address: str, mac: str) -> PortHandle:
+    def create_port(
+        self, name: str, network: NetworkHandle, address: str, mac: str, tag: str
+    ) -> PortHandle:
         """A port with one fixed address of the network's subnet ("" for Neutron's choice)."""
         fixed: dict[str, str] = {"subnet_id": network.subnet_id}
         if address:
@@ -227,6 +257,7 @@ class Cloud:
             "network_id": network.network_id,
             "name": name,
             "fixed_ips": [fixed],
+            **_described(tag),
         }
         if mac:
             attributes["mac_address"] = mac
@@ -244,6 +275,7 @@ class Cloud:
             name=name,
             address=f"{ip}/{prefix}",
             mac=str(port.mac_address).lower(),
+            tag=tag,
         )
 
     def port_holder(self, port_id: str) -> str:
@@ -266,6 +298,7 @@ class Cloud:
         image: Image,
         port_ids: tuple[str, ...],
         metadata: dict[str, str],
+        tag: str,
     ) -> ServerHandle:
         """Ask Nova for a server on existing ports; returns once Nova has accepted it."""
         attributes: dict[str, Any] = {
@@ -274,6 +307,7 @@ class Cloud:
             "image_id": image.id,
             "networks": [{"port": p} for p in port_ids] if port_ids else "none",
             "metadata": metadata,
+            **_tagged(tag),
         }
         if self._options.availability_zone:
             attributes["availability_zone"] = self._options.availability_zone
@@ -284,6 +318,7 @@ class Cloud:
             name=name,
             resources=flavor.resources,
             port_ids=port_ids,
+            tag=tag,
         )
 
     def server_status(self, server_id: str) -> str:
@@ -348,3 +383,57 @@ class Cloud:
             interval=self._options.poll_interval_s,
             wait=self._options.delete_timeout_s,
         )
+
+    # --- by tag --------------------------------------------------------------------
+
+    def tagged(self, tag: str) -> TaggedResources:
+        """Handles of the project's networks, ports and servers that carry ``tag``.
+
+        Neutron filters by description and Nova by server tag (see the module
+        docstring); Neutron's lists are also filtered by project (an admin account
+        sees every project's). A network whose subnet is missing (a crash between
+        the two creates) has ``subnet_id`` and ``cidr`` "". A server's
+        ``port_ids`` are the ports Neutron says it holds now, in Neutron's order
+        (the driver knows better for the servers it made).
+        """
+        network = self._conn.network
+        project = self._conn.current_project_id
+        subnets = list(network.subnets(description=tag, project_id=project))
+        cidrs = {s.id: str(s.cidr) for s in subnets}
+
+        def cidr_of(subnet_id: str) -> str:
+            if subnet_id and subnet_id not in cidrs:
+                found = network.find_subnet(subnet_id, ignore_missing=True)
+                cidrs[subnet_id] = str(found.cidr) if found is not None else ""
+            return cidrs.get(subnet_id, "")
+
+        networks = []
+        for net in network.networks(description=tag, project_id=project):
+            own = [s.id for s in subnets if s.network_id == net.id] or list(net.subnet_ids or ())
+            subnet_id = str(own[0]) if own else ""
+            networks.append(
+                NetworkHandle(self._pop, net.id, subnet_id, net.name or "", cidr_of(subnet_id), tag)
+            )
+        ports = []
+        for port in network.ports(description=tag, project_id=project):
+            fixed: dict[str, Any] = next(iter(port.fixed_ips or ()), {})
+            address = str(fixed.get("ip_address", ""))
+            cidr = cidr_of(str(fixed.get("subnet_id", "")))
+            if address and cidr:
+                address = f"{address}/{ipaddress.ip_network(cidr).prefixlen}"
+            mac = str(port.mac_address or "").lower()
+            ports.append(
+                PortHandle(self._pop, port.id, port.network_id, port.name or "", address, mac, tag)
+            )
+        servers = [
+            ServerHandle(
+                self._pop,
+                server.id,
+                server.name or "",
+                _flavor_resources(server.flavor) if server.flavor else Resources(),
+                tuple(p.id for p in network.ports(device_id=server.id, project_id=project)),
+                tag,
+            )
+            for server in self._conn.compute.servers(details=True, tags=tag)
+        ]
+        return TaggedResources(tuple(networks), tuple(ports), tuple(servers))

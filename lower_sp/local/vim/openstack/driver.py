@@ -23,6 +23,9 @@ How it runs:
 - Handles hold the cloud's ids; deletes of what is gone succeed (404 is
   success), and ``delete_server`` waits (``wait_for_delete``) until Nova has
   given back the ports and the quota.
+- A request's tag is set by the create call itself (Neutron and Nova tags), and
+  ``tagged`` asks the cloud for what carries it: the cloud is the record, so a
+  restarted node finds what its lost handles named.
 """
 
 from __future__ import annotations
@@ -35,9 +38,16 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Generic, TypeVar
 
-from lower_sp.local.vim._checks import check_own, check_segmentation_id, check_server_request
+from lower_sp.local.vim._checks import (
+    check_lookup_tag,
+    check_own,
+    check_segmentation_id,
+    check_server_request,
+    check_tag,
+)
 from lower_sp.local.vim._mac import normalise_mac
 from lower_sp.local.vim._subnet import SubnetPlan
 from lower_sp.local.vim.base import (
@@ -48,6 +58,7 @@ from lower_sp.local.vim.base import (
     ServerHandle,
     ServerRequest,
     ServerStatus,
+    TaggedResources,
     VimCapacity,
 )
 from lower_sp.local.vim.openstack.capacity import CapacitySources, combine
@@ -152,6 +163,8 @@ class OpenStackVim:
         self._images = _Listing(self._cloud.images)
         self._claims: dict[str, str] = {}
         """Port id → id of the server of ours that was given it (until Nova binds it)."""
+        self._held: dict[str, tuple[str, ...]] = {}
+        """Server id → the ports it was booted on, for the servers this driver made."""
         self._cleanups: set[asyncio.Future[None]] = set()
         self._closing = threading.Event()
 
@@ -310,6 +323,7 @@ class OpenStackVim:
             request.cidr, request.gateway, point_to_point=request.point_to_point
         )
         check_segmentation_id(request.segmentation_id)
+        check_tag(request.tag)
         handle = await self._create(
             f"create network {request.name}",
             functools.partial(self._cloud.create_network, request, subnet),
@@ -338,6 +352,7 @@ class OpenStackVim:
         """See ``Vim.create_port``; Neutron picks the address when none is asked."""
         network = request.network
         check_own(self._name, network.vim, "network", network.network_id)
+        check_tag(request.tag)
         address = ""
         if request.address:
             # The gateway is the cloud's to check: the handle does not carry it.
@@ -347,7 +362,9 @@ class OpenStackVim:
         mac = normalise_mac(request.mac) if request.mac else ""
         handle = await self._create(
             f"create port {request.name}",
-            functools.partial(self._cloud.create_port, request.name, network, address, mac),
+            functools.partial(
+                self._cloud.create_port, request.name, network, address, mac, request.tag
+            ),
             lambda made: self._cloud.delete_port(made.port_id),
         )
         _log.info(
@@ -408,6 +425,7 @@ class OpenStackVim:
                     image,
                     port_ids,
                     dict(request.metadata),
+                    request.tag,
                 ),
                 lambda made: self._cloud.delete_server(made.server_id),
             )
@@ -417,6 +435,7 @@ class OpenStackVim:
                     del self._claims[port_id]
             raise
         self._claims.update(dict.fromkeys(port_ids, handle.server_id))
+        self._held[handle.server_id] = port_ids
         _log.info(
             "vim.server.created pop=%s server=%s name=%r flavor=%s image=%s ports=%s",
             self._name,
@@ -487,7 +506,25 @@ class OpenStackVim:
             f"delete server {server.server_id}",
             functools.partial(self._cloud.delete_server, server.server_id),
         )
-        for port_id in server.port_ids:
+        # The handle may come from ``tagged``, with only the ports Nova had bound by then.
+        for port_id in (*server.port_ids, *self._held.pop(server.server_id, ())):
             if self._claims.get(port_id) == server.server_id:
                 del self._claims[port_id]
         _log.info("vim.server.deleted pop=%s server=%s", self._name, server.server_id)
+
+    # --- by tag ----------------------------------------------------------------------
+
+    async def tagged(self, tag: str) -> TaggedResources:
+        """See ``Vim.tagged``: the cloud's lists, filtered by tag (``Cloud.tagged``).
+
+        A server this driver made keeps its ports in the order it was booted on them.
+        """
+        check_lookup_tag(tag)
+        found = await self._run(
+            f"list what carries tag {tag}", functools.partial(self._cloud.tagged, tag)
+        )
+        servers = tuple(
+            replace(s, port_ids=self._held[s.server_id]) if s.server_id in self._held else s
+            for s in found.servers
+        )
+        return replace(found, servers=servers)
