@@ -7,9 +7,11 @@ point, ``<workflow>/<task id>/<phase>``:
   ``slice_delete`` (a slice);
 * task id: a task of that workflow's schedule (``deploy_local``, ...);
 * phase: ``before`` (the attempt's start reported, the task's body not yet
-  run), ``after_effect`` (the body returned, its success not yet reported) or
-  ``after_persist`` (its success handed to the progress listener; progress is
-  written behind the work, so the record may still be in the queue).
+  run), ``mid_effect`` (inside the body: one external effect made, its record
+  not yet written; only the tasks of ``MID_EFFECT_TASKS``), ``after_effect``
+  (the body returned, its success not yet reported) or ``after_persist`` (its
+  success handed to the progress listener; progress is written behind the
+  work, so the record may still be in the queue).
 
 The first time a run of this node reaches the point, the node logs one line
 (``event=fault_injected``, flushed) and ends with ``os._exit(70)``: no
@@ -45,6 +47,7 @@ from spfed.lifecycle.terminate import TERMINATE
 
 __all__ = [
     "CRASH_EXIT_CODE",
+    "MID_EFFECT_TASKS",
     "SLICE_WORKFLOWS",
     "WORKFLOWS",
     "CrashAt",
@@ -71,7 +74,15 @@ ids are distinct from each other's and from the service workflows' ones."""
 
 _ALL_WORKFLOWS: Mapping[str, Schedule] = {**WORKFLOWS, **SLICE_WORKFLOWS}
 
-_PHASES: tuple[FaultPhase, ...] = ("before", "after_effect", "after_persist")
+_PHASES: tuple[FaultPhase, ...] = ("before", "mid_effect", "after_effect", "after_persist")
+
+MID_EFFECT_TASKS: Mapping[str, frozenset[str]] = {
+    "instantiate": frozenset({"deploy_local", "delegate_subservices"}),
+}
+"""The tasks that call the hook at ``mid_effect`` themselves: ``deploy_local`` when the
+VIM returned the first object of a part, before its handle is recorded;
+``delegate_subservices`` when a lower SP admitted a sub-service, before this node records
+its id. Only these points may name that phase."""
 
 
 @dataclass(frozen=True)
@@ -102,6 +113,11 @@ class CrashAt:
         if task not in tasks:
             raise InvalidArgument(
                 f"faults.crash_at: {workflow} has no task {task!r}; one of {', '.join(tasks)}"
+            )
+        if phase == "mid_effect" and task not in MID_EFFECT_TASKS.get(workflow, ()):
+            raise InvalidArgument(
+                f"faults.crash_at: {workflow}/{task} has no mid_effect point; only"
+                f" {', '.join(sorted(MID_EFFECT_TASKS.get(workflow, ())) or ['none'])}"
             )
         for known in _PHASES:
             if phase == known:

@@ -11,7 +11,7 @@ from spfed.config._base import _STRICT
 
 FAULT_POINT_PATTERN = (
     r"^((instantiate|terminate|slice_create|slice_delete)/[a-z][a-z0-9_]*"
-    r"/(before|after_effect|after_persist))?$"
+    r"/(before|mid_effect|after_effect|after_persist))?$"
 )
 """Syntax of ``faults.crash_at``: empty, or ``<workflow>/<task id>/<phase>``."""
 

@@ -63,8 +63,11 @@ C = TypeVar("C")
 
 logger = logging.getLogger(__name__)
 
-FaultPhase = Literal["before", "after_effect", "after_persist"]
-"""Where in a task a ``FaultHook`` is called; see the module docstring."""
+FaultPhase = Literal["before", "mid_effect", "after_effect", "after_persist"]
+"""Where in a task a ``FaultHook`` is called; see the module docstring. The runner calls
+it at ``before``, ``after_effect`` and ``after_persist``; ``mid_effect`` is for a task
+that makes external effects one by one, to call itself between one of them and its
+record (the runner never does)."""
 
 
 class FaultHook(Protocol):

@@ -30,7 +30,7 @@ from lower_sp.local.leaves import (
 )
 from lower_sp.local.vim import ServerHandle
 from spfed.descriptors import DescriptorSet
-from spfed.engine import Schedule, TaskRegistry
+from spfed.engine import RunId, Schedule, TaskId, TaskRegistry
 from spfed.errors import (
     FailedPrecondition,
     FieldViolation,
@@ -110,6 +110,14 @@ def _graph(ctx: InstantiateContext) -> ServiceGraph:
 
 def _placement(ctx: InstantiateContext) -> Placement:
     return Placement(dict(ctx.state.placement))
+
+
+def _mid_effect(ctx: InstantiateContext, task: str) -> None:
+    """The crash tests' ``mid_effect`` point of ``task`` (``spfed.faults``): an effect
+    made, its record not yet written."""
+    hook = ctx.rt.fault_hook
+    if hook is not None:
+        hook(RunId(ctx.state.operation_id), TaskId(task), "mid_effect")
 
 
 # --- validate ------------------------------------------------------------------------
@@ -301,6 +309,8 @@ async def deploy_local(ctx: InstantiateContext) -> None:
         recorded: list[Awaitable[None]] = []
 
         def record(kind: HandleKind, resource_id: str, handle: Handle) -> None:
+            if not recorded:
+                _mid_effect(ctx, "deploy_local")
             stored = StoredHandle(
                 service_id, str(part), pop, kind, resource_id, encode_handle(kind, handle)
             )
@@ -398,6 +408,7 @@ async def delegate_subservices(ctx: InstantiateContext) -> None:
         )
 
         async def created(remote_id: str) -> None:
+            _mid_effect(ctx, "delegate_subservices")
             remote.service_id = remote_id
             stored = await rt.services.put_part(
                 state.service_id,
