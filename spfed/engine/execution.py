@@ -3,7 +3,7 @@
 ``execute_once`` is the only place where task code is called, and it turns
 everything the code can do into an ``Outcome``:
 
-* returns: ``Succeeded``;
+* returns: ``Succeeded``, with what the task body returned (its output);
 * overruns its per-attempt deadline (whatever it then raises):
   ``TemporaryFailure(DeadlineExceeded("task X timed out after Ns"))``;
 * raises a ``SpfedError`` with ``.temporary``: ``TemporaryFailure(error)``;
@@ -55,7 +55,7 @@ async def execute_once(
     deadline = asyncio.timeout(timeout_s)
     try:
         async with deadline:
-            await fn(ctx)
+            output = await fn(ctx)
     except asyncio.CancelledError as exc:
         current = asyncio.current_task()
         if current is None or current.cancelling():
@@ -63,7 +63,7 @@ async def execute_once(
         return _failure(definition.id, compensate, exc, timeout_s, expired=False)
     except Exception as exc:
         return _failure(definition.id, compensate, exc, timeout_s, expired=deadline.expired())
-    return Succeeded()
+    return Succeeded(None if compensate else output)
 
 
 async def execute_with_retries(

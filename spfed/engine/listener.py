@@ -31,10 +31,14 @@ class RunListener(Protocol):
         state: TaskState,
         attempts: int,
         error: SpfedError | None,
+        output: object = None,
     ) -> None:
         """``task`` reached ``state``.
 
-        * SUCCEEDED: the task ran; ``error`` is None.
+        * SUCCEEDED: the task ran; ``error`` is None, ``output`` is what it returned
+          (``None``: no output). A listener that persists progress persists the
+          output with the success, in one write: later tasks, and a recovery after a
+          restart, read it from there.
         * FAILED: the task failed for good, or (during compensation) its
           compensator did; ``error`` says why.
         * CANCELLED: the task was cancelled because a sibling failed or the run

@@ -14,6 +14,9 @@ __all__ = ["Outcome", "PermanentFailure", "Succeeded", "TemporaryFailure"]
 class Succeeded:
     """The attempt finished without error."""
 
+    output: object = None
+    """What the task body returned (``None`` for a compensator)."""
+
 
 @dataclass(frozen=True)
 class TemporaryFailure:

@@ -217,8 +217,10 @@ class RunStoreListener:
         state: TaskState,
         attempts: int,
         error: SpfedError | None,
+        output: object = None,
     ) -> None:
-        """See ``RunListener.task_finished``."""
+        """See ``RunListener.task_finished``. Outputs are not kept: the run's context
+        (``snapshot``) is all this store holds, so its workflows' tasks return none."""
         status = ErrorStatus.from_error(error) if error is not None else None
         await self._store.record_task(run_id, task, state, attempts, status, self._snapshot())
 

@@ -31,8 +31,11 @@ __all__ = ["TaskDefinition", "TaskFunction", "TaskRegistry", "UnknownTaskError"]
 
 C = TypeVar("C")
 
-TaskFunction: TypeAlias = Callable[[C], Awaitable[None]]
-"""A task body or compensator: a coroutine function taking the workflow context."""
+TaskFunction: TypeAlias = Callable[[C], Awaitable[object]]
+"""A task body or compensator: a coroutine function taking the workflow context. What a
+task body returns is its *output*: the runner hands it to the listener with the task's
+success (``RunListener.task_finished``), which persists it for the tasks after it;
+``None`` is no output. A compensator's return value is ignored."""
 
 
 class UnknownTaskError(LookupError):

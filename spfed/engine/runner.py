@@ -6,7 +6,8 @@ Semantics (the contract the node's lifecycle relies on):
   SUCCEEDED in the given ``states`` are not run again (resume after a restart).
   Tasks of one step run concurrently, each in its own asyncio task.
 * Every attempt is reported (``task_started``) before it runs and every result
-  (``task_finished``) before the run moves on.
+  (``task_finished``) before the run moves on; a success carries the task's
+  output (what its body returned), for the listener to persist.
 * A temporary failure is retried up to ``max_attempts`` (the task's own, else
   the runner's), waiting ``retry_delay_s * 2**(attempt - 1)`` through the
   injected ``sleep``. A permanent failure, or the last temporary one, fails
@@ -244,7 +245,7 @@ class WorkflowRunner(Generic[C]):
         outcome, attempts = await self._attempts(run.run_id, definition, run.ctx, started)
         if isinstance(outcome, Succeeded):
             self._fault(run.run_id, task, "after_effect")
-            await self._finished(run, task, TaskState.SUCCEEDED, attempts, None)
+            await self._finished(run, task, TaskState.SUCCEEDED, attempts, None, outcome.output)
             self._fault(run.run_id, task, "after_persist")
             return None
         await self._finished(run, task, TaskState.FAILED, attempts, outcome.error)
@@ -290,9 +291,10 @@ class WorkflowRunner(Generic[C]):
         state: TaskState,
         attempts: int,
         error: SpfedError | None,
+        output: object = None,
     ) -> None:
         run.states[task] = state
-        await self._listener.task_finished(run.run_id, task, state, attempts, error)
+        await self._listener.task_finished(run.run_id, task, state, attempts, error, output)
 
     def _fault(self, run_id: RunId, task: TaskId, phase: FaultPhase) -> None:
         if self._fault_hook is not None:

@@ -53,7 +53,14 @@ from spfed.lifecycle.admission import (
     resolve,
 )
 from spfed.lifecycle.chains import chain_sides
-from spfed.lifecycle.context import InstantiateContext, RemotePart
+from spfed.lifecycle.context import (
+    AddressesPlanned,
+    Delegated,
+    InstantiateContext,
+    LocalDeployed,
+    Placed,
+    RemotePart,
+)
 from spfed.lifecycle.events import new_event
 from spfed.lifecycle.lookup import RequestLookup
 from spfed.lifecycle.relay import EventRelay
@@ -109,7 +116,19 @@ def _graph(ctx: InstantiateContext) -> ServiceGraph:
 
 
 def _placement(ctx: InstantiateContext) -> Placement:
-    return Placement(dict(ctx.state.placement))
+    """``place``'s output."""
+    placed = ctx.state.outputs.place
+    if placed is None:
+        raise Internal("a task that needs the placement ran before place")
+    return Placement(dict(placed.placement))
+
+
+def _addresses(ctx: InstantiateContext, task: str) -> AddressesPlanned:
+    """``plan_addresses``' output."""
+    planned = ctx.state.outputs.plan_addresses
+    if planned is None:
+        raise Internal(f"{task} ran before plan_addresses")
+    return planned
 
 
 def _mid_effect(ctx: InstantiateContext, task: str) -> None:
@@ -153,7 +172,7 @@ async def validate(ctx: InstantiateContext) -> None:
 
 
 @instantiate_tasks.task("place")
-async def place_members(ctx: InstantiateContext) -> None:
+async def place_members(ctx: InstantiateContext) -> Placed:
     """Choose a PoP or a lower SP for every member (see ``upper_sp.placement``).
 
     The PoPs' capacity is read here; the placement itself, and the address
@@ -174,7 +193,7 @@ async def place_members(ctx: InstantiateContext) -> None:
     )
     timeout = rt.config.limits.admission_timeout_s
     placement = await rt.admission.run(timeout, decide_placement, graph, ctx.request, inputs)
-    ctx.state.placement = placement.parts
+    return Placed(dict(placement.parts))
 
 
 # --- plan_addresses ------------------------------------------------------------------
@@ -185,8 +204,9 @@ def _local_bindings(ctx: InstantiateContext) -> dict[LocalPart, list[PortBinding
     return local_bindings(_graph(ctx), _placement(ctx))
 
 
-async def _space(ctx: InstantiateContext) -> ServiceSpace:
-    """The service's space: given by the upper SP, or drawn from the node's pools."""
+async def _space(ctx: InstantiateContext) -> tuple[ServiceSpace, bool]:
+    """The service's space: given by the upper SP, or drawn from the node's pools; and
+    whether (part of) it was drawn from the pools."""
     rt = ctx.rt
     state = ctx.state
     addressing = ctx.request.addressing
@@ -194,20 +214,21 @@ async def _space(ctx: InstantiateContext) -> ServiceSpace:
     mtu = addressing.mtu or rt.config.addressing.mtu
     if not addressing.address_space:
         drawn = await rt.blocks.allocate(state.service_id, ip_version=addressing.ip_version or 4)
-        state.block_from_pool = True
-        return replace(drawn, port_id_prefix=default_prefix, mtu=mtu)
+        return replace(drawn, port_id_prefix=default_prefix, mtu=mtu), True
     vnis, macs = addressing.vni_space, addressing.mac_prefix
+    from_pool = False
     if vnis is None or not macs:  # an upper SP that gives only a block: ids of our own
         ids = await rt.blocks.allocate_ids(state.service_id)
-        state.block_from_pool = True
+        from_pool = True
         vnis, macs = vnis or ids.vnis, macs or ids.macs
-    return ServiceSpace(
+    space = ServiceSpace(
         addressing.address_space, vnis, macs, addressing.port_id_prefix or default_prefix, mtu
     )
+    return space, from_pool
 
 
 @instantiate_tasks.task("plan_addresses")
-async def plan_service_addresses(ctx: InstantiateContext) -> None:
+async def plan_service_addresses(ctx: InstantiateContext) -> AddressesPlanned:
     """Take the service's space (given, or from the node's pools) and plan inside it.
 
     Raises:
@@ -227,18 +248,18 @@ async def plan_service_addresses(ctx: InstantiateContext) -> None:
                 " collide with addresses the node hands out",
                 field_violations=[FieldViolation("addressing.ingresses/egresses.nap", held)],
             )
-    if state.space is None:
-        state.space = await _space(ctx)
-        state.block = state.space.block
+    if ctx.drawn is None:
+        ctx.drawn = await _space(ctx)
+    space, from_pool = ctx.drawn
     placement = _placement(ctx)
     bindings = [b for part in _local_bindings(ctx).values() for b in part]
     # The planner names parts by their text form (see ``link_demands``).
     delegated = [str(p) for p in placement.delegated_parts()]
     # Planning is CPU work linear in the (bounded) service: off the loop, like admission.
-    state.plan = await rt.admission.run(
+    plan = await rt.admission.run(
         rt.config.workflow.task_timeout_s,
         plan_addresses,
-        state.space,
+        space,
         link_demands(graph, placement, bindings, addressing, naps),
         delegated,
         plan_settings(rt.config.addressing),
@@ -246,16 +267,19 @@ async def plan_service_addresses(ctx: InstantiateContext) -> None:
     )
     await rt.services.update_service(
         state.service_id,
-        address_space=state.block,
-        constraints=own_constraints(graph, addressing, state.plan),
+        address_space=space.block,
+        constraints=own_constraints(graph, addressing, plan),
     )
+    return AddressesPlanned(space, from_pool, plan)
 
 
 @plan_service_addresses.compensator
 async def release_service_addresses(ctx: InstantiateContext) -> None:
-    # While a sub-service may still exist below, it holds addresses of this block:
-    # handing the block out again would collide. TerminateService releases both.
-    if ctx.state.remote:
+    # While a sub-service may still exist below (its delegation intent is open), it
+    # holds addresses of this block: handing the block out again would collide.
+    # TerminateService releases both.
+    intents = await ctx.rt.intents.of_service(ctx.state.service_id)
+    if any(i.kind is IntentKind.DELEGATION for i in intents):
         return
     # Not only when ``block_from_pool`` says so: after a crash in this task the
     # persisted state predates the allocation, which the pools stored first.
@@ -284,15 +308,14 @@ def _part_position(ctx: InstantiateContext, part: Part) -> int:
 
 
 @instantiate_tasks.task("deploy_local")
-async def deploy_local(ctx: InstantiateContext) -> None:
-    """Deploy every local part on its PoP, in parallel."""
+async def deploy_local(ctx: InstantiateContext) -> LocalDeployed:
+    """Deploy every local part on its PoP, in parallel; the servers, for ``activate``."""
     rt = ctx.rt
     graph = _graph(ctx)
     placement = _placement(ctx)
-    plan = ctx.state.plan
-    if plan is None:
-        raise Internal("deploy_local ran before plan_addresses")
+    plan = _addresses(ctx, "deploy_local").plan
     bindings = _local_bindings(ctx)
+    deployed = LocalDeployed()
     service_id = ctx.state.service_id
     sides = chain_sides(graph, [b for part in bindings.values() for b in part])
     chains = {unit: (side.upstream, side.downstream) for unit, side in sides.items()}
@@ -316,7 +339,7 @@ async def deploy_local(ctx: InstantiateContext) -> None:
             )
             recorded.append(rt.handles.add(stored))
             if isinstance(handle, ServerHandle):
-                ctx.servers.append((pop, handle))
+                deployed.servers.append((pop, handle))
 
         # Announced before anything is created: every object carries the intent's
         # key as its tag, so what a crash cuts off before its handle is recorded
@@ -362,6 +385,7 @@ async def deploy_local(ctx: InstantiateContext) -> None:
     await gather_all(*(one(p) for p in parts))
     if parts:
         rt.capacity_changed()
+    return deployed
 
 
 @deploy_local.compensator
@@ -373,21 +397,20 @@ async def undeploy_local(ctx: InstantiateContext) -> None:
 
 
 @instantiate_tasks.task("delegate_subservices")
-async def delegate_subservices(ctx: InstantiateContext) -> None:
-    """Send each lower SP its sub-graph as one sub-service, in parallel, and follow them."""
+async def delegate_subservices(ctx: InstantiateContext) -> Delegated:
+    """Send each lower SP its sub-graph as one sub-service, in parallel, and follow them;
+    each part's sub-service."""
     rt = ctx.rt
     graph = _graph(ctx)
     placement = _placement(ctx)
-    plan = ctx.state.plan
-    if plan is None:
-        raise Internal("delegate_subservices ran before plan_addresses")
+    plan = _addresses(ctx, "delegate_subservices").plan
     state = ctx.state
     timeout = rt.config.federation.delegation_timeout_s
 
     async def one(part: DelegatedPart) -> None:
         lower_id = part.lower
         lower = rt.lowers[lower_id]
-        remote = state.remote.setdefault(part, RemotePart(lower_id))
+        remote = ctx.sending.setdefault(part, RemotePart(lower_id))
         sub = build_subservice(
             graph,
             placement,
@@ -437,25 +460,33 @@ async def delegate_subservices(ctx: InstantiateContext) -> None:
         await rt.services.put_part(state.service_id, position, delegated)
 
     await gather_all(*(one(p) for p in placement.delegated_parts()))
+    return Delegated(dict(ctx.sending))
 
 
 @delegate_subservices.compensator
 async def release_subservices(ctx: InstantiateContext) -> None:
-    # The run's state is persisted at task boundaries; a part's record is
-    # written the moment its lower SP admits it. After a restart in the middle
-    # of the task, only the records know every admitted sub-service, and only
-    # the placement every part that may have been sent (found by request id).
-    # What cannot be released stays in the state, for TerminateService.
+    # The task's output is persisted with its success; a part's record is written
+    # the moment its lower SP admits it. After a restart in the middle of the task,
+    # only the records know every admitted sub-service, and only the placement every
+    # part that may have been sent (found by request id; its intent is open). What
+    # cannot be released stays in the output (and its intent open), for
+    # TerminateService.
     state = ctx.state
+    outputs = state.outputs
+    if outputs.delegate_subservices is None:
+        # The task failed (or was cut): what it sent, once. A retried compensation must
+        # not bring back what an earlier attempt released.
+        outputs.delegate_subservices = Delegated(dict(ctx.sending))
+    remote = outputs.delegate_subservices.remote
     record = await ctx.rt.services.get_service(state.service_id)
     for part in record.parts if record else ():
         match parse_part(part.id):
             case DelegatedPart() as recorded if part.remote_service_id:
-                known = state.remote.setdefault(recorded, RemotePart(part.lower_sp))
+                known = remote.setdefault(recorded, RemotePart(part.lower_sp))
                 known.service_id = known.service_id or part.remote_service_id
     for delegated in _placement(ctx).delegated_parts():
-        state.remote.setdefault(delegated, RemotePart(delegated.lower))
-    await release_delegated_parts(ctx.rt, state.service_id, state.operation_id, state.remote)
+        remote.setdefault(delegated, RemotePart(delegated.lower))
+    await release_delegated_parts(ctx.rt, state.service_id, state.operation_id, remote)
 
 
 # --- verify_addresses ----------------------------------------------------------------
@@ -490,10 +521,9 @@ async def verify_addresses(ctx: InstantiateContext) -> None:
             + "; ".join(problems[:5])
             + (f" (and {len(problems) - 5} more)" if len(problems) > 5 else "")
         )
-    plan = ctx.state.plan
-    if plan is not None:
-        chosen = assignments(_graph(ctx), ctx.request.addressing, plan, record.parts, rt.node_id)
-        await rt.services.update_service(ctx.state.service_id, assignments=chosen)
+    plan = _addresses(ctx, "verify_addresses").plan
+    chosen = assignments(_graph(ctx), ctx.request.addressing, plan, record.parts, rt.node_id)
+    await rt.services.update_service(ctx.state.service_id, assignments=chosen)
 
 
 # --- connect_wan ---------------------------------------------------------------------
@@ -511,8 +541,8 @@ async def connect_wan(ctx: InstantiateContext) -> None:
     if rt.wim is None:
         return
     borders = rt.config.catalogue.borders
-    plan = ctx.state.plan
-    vnis = {link: lp.vni for link, lp in plan.links.items()} if plan is not None else {}
+    plan = _addresses(ctx, "connect_wan").plan
+    vnis = {link: lp.vni for link, lp in plan.links.items()}
     demands = wan_demands(_graph(ctx).links, _placement(ctx).parts, ctx.owner, borders, vnis)
     if demands:
         await rt.intents.open(wan_intent(ctx.state.service_id))
@@ -542,7 +572,10 @@ async def disconnect_wan(ctx: InstantiateContext) -> None:
 
 @instantiate_tasks.task("activate")
 async def activate(ctx: InstantiateContext) -> None:
-    """Wait until every local server is ACTIVE at its VIM (each VIM's own wait)."""
+    """Wait until every local server ``deploy_local`` created is ACTIVE at its VIM (each
+    VIM's own wait)."""
     timeout = ctx.rt.config.workflow.task_timeout_s
     vims = ctx.rt.vims
-    await gather_all(*(vims[pop].wait_active(handle, timeout) for pop, handle in ctx.servers))
+    deployed = ctx.state.outputs.deploy_local
+    servers = deployed.servers if deployed is not None else []
+    await gather_all(*(vims[pop].wait_active(handle, timeout) for pop, handle in servers))

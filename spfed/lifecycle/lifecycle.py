@@ -214,7 +214,7 @@ class ServiceLifecycle(ServiceQueries):
             INSTANTIATE, "instantiate", service_type, {"forwarding_paths": str(paths)}
         )
         admission = Schedule(tuple(step for step in schedule.steps if set(step) & set(ADMISSION)))
-        listener = AdmissionListener()
+        listener = AdmissionListener(state.outputs.record)
         result = await self._admission_runner(listener).run(RunId(op_id), admission, ctx)
         if not result.succeeded:
             assert result.error is not None
@@ -314,7 +314,12 @@ class ServiceLifecycle(ServiceQueries):
     ) -> None:
         state = ctx.state
         listener = ProgressListener(
-            self.rt, state.service_id, state.operation_id, lambda: dump_state(state), QUIET
+            self.rt,
+            state.service_id,
+            state.operation_id,
+            lambda: dump_state(state),
+            QUIET,
+            state.outputs.record,
         )
         runner = self._runner(self._instantiate, listener)
         result = await runner.run(

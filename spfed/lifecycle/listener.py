@@ -30,8 +30,12 @@ class ProgressListener:
         operation_id: str,
         snapshot: Callable[[], str],
         quiet: frozenset[str] = frozenset(),
+        outputs: Callable[[str, object], None] | None = None,
     ) -> None:
+        """``outputs(task, output)`` keeps a succeeded task's output where ``snapshot``
+        serialises the run's state, so both land in the task's one write."""
         self._rt = rt
+        self._outputs = outputs
         self._service_id = service_id
         self._operation_id = operation_id
         self._snapshot = snapshot
@@ -59,8 +63,16 @@ class ProgressListener:
         )
 
     async def task_finished(
-        self, run_id: RunId, task: TaskId, state: TaskState, attempts: int, error: SpfedError | None
+        self,
+        run_id: RunId,
+        task: TaskId,
+        state: TaskState,
+        attempts: int,
+        error: SpfedError | None,
+        output: object = None,
     ) -> None:
+        if output is not None and self._outputs is not None:
+            self._outputs(task, output)
         status = ErrorStatus.from_error(error) if error is not None else None
         message = "cancelled" if state is TaskState.CANCELLED else ""
         if state is TaskState.FAILED and status is not None:
@@ -88,17 +100,27 @@ class ProgressListener:
 
 
 class AdmissionListener:
-    """Keeps admission task reports in memory; nothing is stored before admission succeeds."""
+    """Keeps admission task reports in memory; nothing is stored before admission succeeds.
+    Outputs go to ``outputs``, and are stored with the service's records."""
 
-    def __init__(self) -> None:
+    def __init__(self, outputs: Callable[[str, object], None]) -> None:
         self.finished: dict[str, TaskState] = {}
+        self._outputs = outputs
 
     async def task_started(self, run_id: RunId, task: TaskId, attempt: int) -> None:
         return None
 
     async def task_finished(
-        self, run_id: RunId, task: TaskId, state: TaskState, attempts: int, error: SpfedError | None
+        self,
+        run_id: RunId,
+        task: TaskId,
+        state: TaskState,
+        attempts: int,
+        error: SpfedError | None,
+        output: object = None,
     ) -> None:
+        if output is not None:
+            self._outputs(task, output)
         self.finished[task] = state
 
     async def compensating(self, run_id: RunId, error: SpfedError) -> None:

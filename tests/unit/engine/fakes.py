@@ -31,6 +31,7 @@ class RecordingListener:
         self.errors: dict[TaskId, SpfedError | None] = {}
         self.reports: dict[tuple[TaskId, TaskState], SpfedError | None] = {}
         self.states: dict[TaskId, TaskState] = {}
+        self.outputs: dict[TaskId, object] = {}
         self.run_ids: set[RunId] = set()
         self._log = log
         self._turns = turns
@@ -54,8 +55,11 @@ class RecordingListener:
         state: TaskState,
         attempts: int,
         error: SpfedError | None,
+        output: object = None,
     ) -> None:
         self.states[task] = state
+        if output is not None:
+            self.outputs[task] = output
         self.errors[task] = error
         self.reports[task, state] = error
         await self._persist(run_id, ("finished", task, state, attempts))

@@ -203,3 +203,31 @@ async def test_an_unregistered_task_is_refused_before_anything_runs() -> None:
 def test_runner_settings_are_validated(kwargs: dict[str, float], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         WorkflowRunner(simple_tasks(), RecordingListener(), **kwargs)  # type: ignore[arg-type]
+
+
+async def test_what_a_task_returns_reaches_the_listener_with_its_success_only() -> None:
+    tasks: TaskRegistry[Ctx] = TaskRegistry()
+
+    @tasks.task("place")
+    async def place(ctx: Ctx) -> dict[str, str]:
+        return {"fw": "pop:ams"}
+
+    @tasks.task("plan")
+    async def plan(ctx: Ctx) -> None:
+        return None
+
+    @tasks.task("deploy")
+    async def deploy(ctx: Ctx) -> str:
+        raise Unavailable("the PoP is down")
+
+    @deploy.compensator
+    async def undeploy(ctx: Ctx) -> str:
+        return "a compensator's value is no output"
+
+    listener = RecordingListener()
+    schedule = Schedule.of("place", "plan", "deploy")
+
+    result = await runner(tasks, listener).run(RUN, schedule, Ctx())
+
+    assert not result.succeeded
+    assert listener.outputs == {"place": {"fw": "pop:ams"}}

@@ -134,10 +134,11 @@ async def test_a_failing_listener_is_a_node_failure_that_propagates_without_comp
             state: TaskState,
             attempts: int,
             error: SpfedError | None,
+            output: object = None,
         ) -> None:
             if task == "record":
                 raise OSError("disk full")
-            await super().task_finished(run_id, task, state, attempts, error)
+            await super().task_finished(run_id, task, state, attempts, error, output)
 
     tasks = blocking_tasks(asyncio.Event())
     listener, ctx = BrokenStore(), Ctx()

@@ -19,9 +19,15 @@ import pytest
 
 from spfed.config import FederationConfig, NodeConfig
 from spfed.descriptors import DescriptorSet
-from spfed.errors import InvalidArgument
+from spfed.errors import InvalidArgument, Unavailable
 from spfed.lifecycle.blocks import ServiceBlocks
-from spfed.lifecycle.context import InstantiateContext, InstantiateState
+from spfed.lifecycle.context import (
+    AddressesPlanned,
+    InstantiateContext,
+    InstantiateOutputs,
+    InstantiateState,
+    Placed,
+)
 from spfed.lifecycle.events import EventLog
 from spfed.lifecycle.instantiate import instantiate_tasks
 from spfed.lifecycle.intents import InMemoryIntentStore
@@ -35,8 +41,8 @@ from spfed.model import (
 )
 from spfed.storage import AddressStore, Database, HandleStore, ServiceStore
 from tests.unit.storage.records import new_service
-from tests.unit.upper_sp.builders import link, lookup, nsd, plan_for, ref, vnfd
-from tests.unit.upper_sp.fakes import FakeLowerSp, record, state_event
+from tests.unit.upper_sp.builders import link, lookup, nsd, plan_for, ref, space, vnfd
+from tests.unit.upper_sp.fakes import REMOTE_ID, FakeLowerSp, record, state_event
 from upper_sp.graph import build_graph
 from upper_sp.placement import Placement
 
@@ -109,12 +115,14 @@ async def test_no_sub_service_survives_a_failed_delegation_and_its_compensation(
     placement = Placement({"a": DelegatedPart("x"), "b": DelegatedPart("y")})
     new = new_service("s1")
     await runtime.services.create_service(new.record, new.request, "h", new.operation, [])
+    plan = plan_for(graph, placement)
     state = InstantiateState(
         service_id="s1",
         operation_id="op-s1",
-        block="10.1.0.0/16",
-        placement=dict(placement.parts),
-        plan=plan_for(graph, placement),
+        outputs=InstantiateOutputs(
+            place=Placed(dict(placement.parts)),
+            plan_addresses=AddressesPlanned(space(), False, plan),
+        ),
     )
     ctx = InstantiateContext(
         runtime, "alice", new.request, state, datetime(2026, 1, 1, tzinfo=UTC), graph
@@ -144,3 +152,59 @@ async def test_no_sub_service_survives_a_failed_delegation_and_its_compensation(
     await runtime.services.get_service("s1")  # queued behind every write of the stray delegation
 
     assert slow.live == set(), "a sub-service is left running at lower SP y"
+
+
+@dataclass
+class Unreachable(GatedLower):
+    """A ``GatedLower`` whose TerminateService fails UNAVAILABLE while ``down``."""
+
+    down: bool = False
+
+    async def terminate(self, service_id: str, request_id: str = "") -> Operation:
+        if self.down:
+            raise Unavailable(f"cannot reach lower SP {self.id}")
+        return await super().terminate(service_id, request_id)
+
+
+async def test_a_retried_compensation_does_not_release_again_what_it_released(
+    runtime: NodeRuntime,
+) -> None:
+    x = GatedLower("x", [state_event(1, ServiceState.ACTIVE, ("x",))])
+    y = Unreachable("y", [state_event(1, ServiceState.ACTIVE, ("y",))])
+    x.gate.set()
+    y.gate.set()
+    runtime.lowers = {"x": x, "y": y}
+    service = nsd(
+        "two", functions={"a": ref("fw"), "b": ref("fw")}, links=[link("ab", "a:out", "b:in")]
+    )
+    graph = build_graph(service, lookup([vnfd("fw")]))
+    placement = Placement({"a": DelegatedPart("x"), "b": DelegatedPart("y")})
+    new = new_service("s1")
+    await runtime.services.create_service(new.record, new.request, "h", new.operation, [])
+    state = InstantiateState(
+        service_id="s1",
+        operation_id="op-s1",
+        outputs=InstantiateOutputs(
+            place=Placed(dict(placement.parts)),
+            plan_addresses=AddressesPlanned(space(), False, plan_for(graph, placement)),
+        ),
+    )
+    ctx = InstantiateContext(
+        runtime, "alice", new.request, state, datetime(2026, 1, 1, tzinfo=UTC), graph
+    )
+    task = instantiate_tasks.get("delegate_subservices")
+    assert task.compensate is not None
+    await task.run(ctx)  # both admitted; a later task fails: no output was recorded
+    y.down = True
+
+    with pytest.raises(Unavailable):
+        await task.compensate(ctx)  # x released, y not
+    y.down = False
+    await task.compensate(ctx)  # the engine's retry
+
+    assert x.live == set()
+    assert y.live == set()
+    assert [c for c in x.calls if c[0] == "terminate"] == [
+        ("terminate", REMOTE_ID, f"{NODE}/op-s1/sp:x")
+    ]
+    assert [i.target for i in await runtime.intents.all_open()] == []
