@@ -279,6 +279,7 @@ class Node:
             node_id=config.id,
             config=config,
             services=services,
+            progress=services.progress,
             handles=HandleStore(db),
             intents=IntentJournal(db),
             events=events,

@@ -480,7 +480,7 @@ class ServiceLifecycle(ServiceQueries):
         if service is None:
             return
         inst_op = await self.rt.services.find_operation(state.service_id, OperationKind.INSTANTIATE)
-        inst_text = await self.rt.services.run_context(inst_op) if inst_op else None
+        inst_text = await self.rt.progress.run_context(inst_op) if inst_op else None
         ctx = TerminateContext(
             self.rt, service, state, load_instantiate_state(inst_text) if inst_text else None
         )
@@ -539,7 +539,7 @@ class ServiceLifecycle(ServiceQueries):
         picked up; they, and the reconciliation, continue in the background
         (``wait_idle`` waits for both).
         """
-        runs = await self.rt.services.unfinished_runs()
+        runs = await self.rt.progress.unfinished_runs()
         # Compensations first, so that a termination of the same service finds them.
         runs.sort(key=lambda stored: stored.workflow != "instantiate")
         instantiating: dict[str, Operation] = {}

@@ -57,7 +57,7 @@ class ProgressListener:
         # a start lost in a crash cannot leak what the task created.
         self._rt.events.track(
             self._service_id,
-            self._rt.services.record_task(
+            self._rt.progress.record_task(
                 self._service_id, run_id, task, TaskState.RUNNING, attempt, None, None, [event]
             ),
         )
@@ -90,7 +90,7 @@ class ProgressListener:
         # is awaited, which flushes everything before it.
         self._rt.events.track(
             self._service_id,
-            self._rt.services.record_task(
+            self._rt.progress.record_task(
                 self._service_id, run_id, task, state, attempts, status, self._snapshot(), [event]
             ),
         )

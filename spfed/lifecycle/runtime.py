@@ -17,7 +17,7 @@ from spfed.lifecycle.blocks import ServiceBlocks
 from spfed.lifecycle.events import EventLog
 from spfed.lifecycle.intents import IntentStore
 from spfed.model import Catalogue, DescriptorRef, OfferKind
-from spfed.storage import ServiceStore
+from spfed.storage import ServiceRunStore, ServiceStore
 from upper_sp.delegation import LowerSp
 from wim import Wim
 
@@ -33,7 +33,9 @@ class NodeRuntime:
     config: NodeConfig
     """Its configuration."""
     services: ServiceStore
-    """Service records and workflow progress."""
+    """Service records, operations, parts and event logs."""
+    progress: ServiceRunStore
+    """The workflow progress of their operations (``services.progress``)."""
     handles: HandleRecords
     """Handles of created VIM resources."""
     intents: IntentStore

@@ -13,7 +13,8 @@ from spfed.storage.handles import HandleStore
 from spfed.storage.intents import IntentJournal
 from spfed.storage.pop_state import PopStateTable
 from spfed.storage.runs import EngineRunStore, StoredEngineRun, StoredEngineTask
-from spfed.storage.services import NewOperation, RequestMatch, ServiceStore, StoredRun
+from spfed.storage.service_runs import ServiceRunStore, StoredRun
+from spfed.storage.services import NewOperation, RequestMatch, ServiceStore
 from spfed.storage.slices import SliceHold, SliceStore
 from spfed.storage.wim import WimConnectivityStore
 
@@ -28,6 +29,7 @@ __all__ = [
     "NewOperation",
     "PopStateTable",
     "RequestMatch",
+    "ServiceRunStore",
     "ServiceStore",
     "SliceHold",
     "SliceStore",

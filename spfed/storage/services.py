@@ -1,24 +1,23 @@
-"""Service records, their operations, workflow progress and event logs.
+"""Service records, their operations, parts and event logs.
 
-These live in one store because the lifecycle changes them together: a task
-that finishes updates its progress, the run's context and the service's
-event log in one transaction, so a restart never sees one without the other.
+The workflow progress of the operations is ``ServiceRunStore``'s
+(``spfed/storage/service_runs.py``); an operation and its run are created in
+one transaction here, and both stores append to a service's event log in the
+transactions that change their own rows (``EventSequences``).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import (
     Connection,
-    Engine,
     Row,
     bindparam,
     delete,
-    event,
     func,
     insert,
     select,
@@ -38,10 +37,9 @@ from spfed.model import (
     ServicePart,
     ServiceRecord,
     ServiceState,
-    TaskProgress,
-    TaskState,
 )
 from spfed.storage import _codecs as codec
+from spfed.storage._service_rows import EventSequences, aware, read_operation
 from spfed.storage._upsert import upsert
 from spfed.storage.database import Database, executes
 from spfed.storage.schema import (
@@ -49,55 +47,27 @@ from spfed.storage.schema import (
     service_events,
     service_parts,
     services,
-    workflow_runs,
-    workflow_tasks,
 )
+from spfed.storage.service_runs import ServiceRunStore, insert_run
 
-__all__ = ["NewOperation", "RequestMatch", "ServiceStore", "StoredRun"]
+__all__ = ["NewOperation", "RequestMatch", "ServiceStore"]
 
 _ACTIVE_STATES = (ServiceState.INSTANTIATING, ServiceState.ACTIVE, ServiceState.TERMINATING)
 
 # Hot statements are built once: building a statement per call costs several
 # times more CPU than executing it.
-_LAST_EVENT = select(
-    services.c.id,
-    select(func.coalesce(func.max(service_events.c.sequence), 0))
-    .where(service_events.c.service_id == services.c.id)
-    .scalar_subquery(),
-).where(services.c.id == bindparam("sid"))
-_INSERT_EVENTS = insert(service_events)
-_UPDATE_TASK = (
-    update(workflow_tasks)
-    .where(
-        workflow_tasks.c.run_id == bindparam("rid"), workflow_tasks.c.task_id == bindparam("tid")
-    )
-    .values(state=bindparam("state"), attempts=bindparam("attempts"), error=bindparam("error"))
-)
-_UPDATE_CONTEXT = (
-    update(workflow_runs)
-    .where(workflow_runs.c.id == bindparam("rid"))
-    .values(context=bindparam("ctx"))
-)
 _DELETE_PART = delete(service_parts).where(
     service_parts.c.service_id == bindparam("sid"), service_parts.c.part_id == bindparam("pid")
 )
 _PUT_PART = upsert(service_parts)
 _INSERT_SERVICE = insert(services)
 _INSERT_OPERATION = insert(operations)
-_INSERT_RUN = insert(workflow_runs)
-_INSERT_TASKS = insert(workflow_tasks)
 _SERVICE = select(services).where(services.c.id == bindparam("sid"))
 _OWNER = select(services.c.owner).where(services.c.id == bindparam("sid"))
 _PARTS = (
     select(service_parts.c.record)
     .where(service_parts.c.service_id == bindparam("sid"))
     .order_by(service_parts.c.position)
-)
-_OPERATION = select(operations).where(operations.c.id == bindparam("oid"))
-_TASKS = (
-    select(workflow_tasks)
-    .where(workflow_tasks.c.run_id == bindparam("oid"))
-    .order_by(workflow_tasks.c.position)
 )
 # Columns left NULL in the parameters keep their value.
 _UPDATE_SERVICE = (
@@ -160,89 +130,12 @@ class NewOperation:
     """Serialised run context."""
 
 
-@dataclass(frozen=True)
-class StoredRun:
-    """An unfinished run, as found at start-up."""
-
-    operation: Operation
-    """Its operation (with per-task progress)."""
-    workflow: str
-    """Workflow name."""
-    schedule: tuple[tuple[str, ...], ...]
-    """Steps of task ids."""
-    context: str
-    """Serialised run context as of the last finished task."""
-
-
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything stored is UTC.
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 def _dump_event(event: ServiceEvent) -> str:
     return codec.dump(codec.EVENT, event)
-
-
-class _Sequences:
-    """The last event sequence of each service, kept beside the log.
-
-    Only this node writes its database, so the next sequence is known
-    without a read-modify-write per append. A rolled-back transaction may
-    have taken sequences it never wrote: every rollback forgets them all,
-    and a service's sequence is read again from its log when next needed.
-    """
-
-    _LIMIT = 10_000
-
-    def __init__(self, engine: Engine) -> None:
-        self._last: dict[str, int] = {}
-        event.listen(engine, "rollback", self._forget)
-
-    def _forget(self, _conn: Connection) -> None:
-        self._last.clear()
-
-    def start(self, service_id: str) -> None:
-        """A service was just created (its log is empty)."""
-        self._last[service_id] = 0
-
-    def append(
-        self, conn: Connection, service_id: str, events: Sequence[ServiceEvent]
-    ) -> list[ServiceEvent]:
-        """Insert events at the end of a service's log; returns them with their sequences.
-
-        Raises:
-            NotFound: no such service.
-        """
-        if not events:
-            return []
-        last = self._last.get(service_id)
-        if last is None:
-            row = conn.execute(_LAST_EVENT, {"sid": service_id}).first()
-            if row is None:
-                raise NotFound(f"service {service_id} not found")
-            last = int(row[1])
-            if len(self._last) >= self._LIMIT:
-                self._last.clear()
-        stored = [
-            replace(e, sequence=last + 1 + i, service_id=service_id) for i, e in enumerate(events)
-        ]
-        conn.execute(
-            _INSERT_EVENTS,
-            [
-                {
-                    "service_id": service_id,
-                    "sequence": e.sequence,
-                    "event": codec.dump(codec.EVENT, e),
-                }
-                for e in stored
-            ],
-        )
-        self._last[service_id] = stored[-1].sequence
-        return stored
 
 
 def _insert_operation(conn: Connection, new: NewOperation) -> None:
@@ -260,28 +153,7 @@ def _insert_operation(conn: Connection, new: NewOperation) -> None:
             "updated_at": op.update_time,
         },
     )
-    conn.execute(
-        _INSERT_RUN,
-        {
-            "id": op.id,
-            "workflow": new.workflow,
-            "schedule": codec.dump(codec.SCHEDULE, new.schedule),
-            "context": new.context,
-        },
-    )
-    conn.execute(
-        _INSERT_TASKS,
-        [
-            {
-                "run_id": op.id,
-                "task_id": t.task,
-                "position": i,
-                "state": t.state.value,
-                "attempts": t.attempts,
-            }
-            for i, t in enumerate(op.tasks)
-        ],
-    )
+    insert_run(conn, op, new.workflow, new.schedule, new.context)
 
 
 def _service_from_row(
@@ -295,38 +167,13 @@ def _service_from_row(
         operator="",  # filled in by the lifecycle, which knows the node id
         owner=row.owner,
         request_id=row.request_id,
-        create_time=_aware(row.created_at),
-        update_time=_aware(row.updated_at),
+        create_time=aware(row.created_at),
+        update_time=aware(row.updated_at),
         parts=parts,
         address_space=row.address_space,
         error=codec.load_optional(codec.ERROR, row.error),
         constraints=codec.load(codec.CONSTRAINTS, row.constraints),
         assignments=codec.load(codec.ASSIGNMENTS, row.assignments),
-    )
-
-
-def _operation(conn: Connection, operation_id: str) -> Operation | None:
-    row = conn.execute(_OPERATION, {"oid": operation_id}).first()
-    if row is None:
-        return None
-    tasks = conn.execute(_TASKS, {"oid": operation_id}).all()
-    return Operation(
-        id=row.id,
-        kind=OperationKind(row.kind),
-        service_id=row.service_id,
-        state=OperationState(row.state),
-        create_time=_aware(row.created_at),
-        update_time=_aware(row.updated_at),
-        error=codec.load_optional(codec.ERROR, row.error),
-        tasks=tuple(
-            TaskProgress(
-                task=t.task_id,
-                state=TaskState(t.state),
-                attempts=t.attempts,
-                error=codec.load_optional(codec.ERROR, t.error),
-            )
-            for t in tasks
-        ),
     )
 
 
@@ -340,7 +187,9 @@ class ServiceStore:
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._sequences = _Sequences(db.engine)
+        self._sequences = EventSequences(db.engine)
+        self.progress = ServiceRunStore(db, self._sequences)
+        """The workflow progress of these services' operations (same event logs)."""
 
     async def find_request(self, owner: str, request_id: str) -> RequestMatch | None:
         """The earlier instantiation with this idempotency key, if any."""
@@ -445,48 +294,6 @@ class ServiceStore:
             return conn.execute(query.order_by(operations.c.created_at.desc()).limit(1)).scalar()
 
         return await self._db.run(run)
-
-    async def run_context(self, operation_id: str) -> str | None:
-        """The persisted context of an operation's workflow run."""
-
-        def run(conn: Connection) -> str | None:
-            return conn.execute(
-                select(workflow_runs.c.context).where(workflow_runs.c.id == operation_id)
-            ).scalar_one_or_none()
-
-        return await self._db.run(run)
-
-    def record_task(
-        self,
-        service_id: str,
-        run_id: str,
-        task: str,
-        state: TaskState,
-        attempts: int,
-        error: ErrorStatus | None,
-        context: str | None,
-        events: Sequence[ServiceEvent],
-    ) -> asyncio.Future[list[ServiceEvent]]:
-        """Persist one task's progress, the run context after it, and its events."""
-
-        error_text = codec.dump_optional(codec.ERROR, error)
-
-        def run(conn: Connection) -> list[ServiceEvent]:
-            conn.execute(
-                _UPDATE_TASK,
-                {
-                    "rid": run_id,
-                    "tid": task,
-                    "state": state.value,
-                    "attempts": attempts,
-                    "error": error_text,
-                },
-            )
-            if context is not None:
-                conn.execute(_UPDATE_CONTEXT, {"rid": run_id, "ctx": context})
-            return self._sequences.append(conn, service_id, events)
-
-        return self._db.submit(run)
 
     def put_part(
         self, service_id: str, position: int, part: ServicePart, events: Sequence[ServiceEvent] = ()
@@ -631,7 +438,7 @@ class ServiceStore:
 
     async def get_operation(self, operation_id: str) -> Operation | None:
         """An operation with its per-task progress, or None."""
-        return await self._db.run(lambda conn: _operation(conn, operation_id))
+        return await self._db.run(lambda conn: read_operation(conn, operation_id))
 
     async def running_operation(self, service_id: str) -> Operation | None:
         """The service's unfinished operation, if one is running."""
@@ -645,39 +452,7 @@ class ServiceStore:
                     ),
                 )
             ).scalar()
-            return None if op_id is None else _operation(conn, op_id)
-
-        return await self._db.run(run)
-
-    async def unfinished_runs(self) -> list[StoredRun]:
-        """Runs whose operation never finished (found at start-up)."""
-
-        def run(conn: Connection) -> list[StoredRun]:
-            rows = conn.execute(
-                select(
-                    operations.c.id,
-                    workflow_runs.c.workflow,
-                    workflow_runs.c.schedule,
-                    workflow_runs.c.context,
-                )
-                .join(workflow_runs, workflow_runs.c.id == operations.c.id)
-                .where(
-                    operations.c.state.in_(
-                        [OperationState.RUNNING.value, OperationState.COMPENSATING.value]
-                    )
-                )
-                .order_by(operations.c.created_at)
-            ).all()
-            out = []
-            for row in rows:
-                op = _operation(conn, row.id)
-                if op is not None:
-                    out.append(
-                        StoredRun(
-                            op, row.workflow, codec.load(codec.SCHEDULE, row.schedule), row.context
-                        )
-                    )
-            return out
+            return None if op_id is None else read_operation(conn, op_id)
 
         return await self._db.run(run)
 

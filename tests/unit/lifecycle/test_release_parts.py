@@ -73,6 +73,7 @@ async def runtime(tmp_path: Path) -> AsyncIterator[NodeRuntime]:
         node_id=NODE,
         config=config,
         services=services,
+        progress=services.progress,
         handles=HandleStore(db),
         intents=InMemoryIntentStore(),
         events=EventLog(services),

@@ -176,6 +176,7 @@ async def node(tmp_path: Path) -> AsyncIterator[Node]:
         node_id=config.id,
         config=config,
         services=services,
+        progress=services.progress,
         handles=HandleStore(db),
         intents=InMemoryIntentStore(),
         events=EventLog(services),

@@ -71,6 +71,7 @@ async def runtime(tmp_path: Path) -> AsyncIterator[NodeRuntime]:
         node_id=NODE,
         config=config,
         services=services,
+        progress=services.progress,
         handles=InMemoryHandleStore(),
         intents=InMemoryIntentStore(),
         events=EventLog(services),

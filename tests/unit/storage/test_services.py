@@ -61,7 +61,7 @@ async def test_a_created_service_reads_back(db: Database) -> None:
     assert record.create_time.tzinfo is not None
     assert await store.request_of("s1") == new.request
     assert await store.get_operation("op-s1") == new.operation.operation
-    assert await store.run_context("op-s1") == '{"s":1}'
+    assert await store.progress.run_context("op-s1") == '{"s":1}'
     assert await store.count_services() == 1
 
 
@@ -69,7 +69,7 @@ async def test_unknown_things_are_none_or_not_found(db: Database) -> None:
     store = ServiceStore(db)
     assert await store.get_service("nope") is None
     assert await store.get_operation("nope") is None
-    assert await store.run_context("nope") is None
+    assert await store.progress.run_context("nope") is None
     assert await store.find_request("alice", "nope") is None
     assert await store.running_operation("nope") is None
     assert await store.events_after("nope", 0) == []
@@ -171,7 +171,7 @@ async def test_appending_to_an_unknown_service_is_not_found(db: Database) -> Non
 async def test_task_progress_context_and_events_are_written_together(db: Database) -> None:
     store = ServiceStore(db)
     await create(store, new_service("s1"))
-    stored = await store.record_task(
+    stored = await store.progress.record_task(
         "s1",
         "op-s1",
         "place",
@@ -188,13 +188,13 @@ async def test_task_progress_context_and_events_are_written_together(db: Databas
         ("validate", TaskState.SUCCEEDED, 0, None),
         ("place", TaskState.FAILED, 2, ERROR),
     ]
-    assert await store.run_context("op-s1") == '{"s":2}'
-    await store.record_task("s1", "op-s1", "place", TaskState.RUNNING, 3, None, None, [])
+    assert await store.progress.run_context("op-s1") == '{"s":2}'
+    await store.progress.record_task("s1", "op-s1", "place", TaskState.RUNNING, 3, None, None, [])
     op = await store.get_operation("op-s1")
     assert op is not None
     assert op.tasks[1].error is None
     assert op.tasks[1].attempts == 3
-    assert await store.run_context("op-s1") == '{"s":2}'  # None leaves the context
+    assert await store.progress.run_context("op-s1") == '{"s":2}'  # None leaves the context
 
 
 PART = ServicePart(
@@ -337,7 +337,7 @@ async def test_unfinished_runs_are_found_oldest_first(db: Database) -> None:
         "op-s2", OperationState.SUCCEEDED, None, "s2", ServiceState.ACTIVE, None, []
     )
     await store.set_operation_state("op-s0", OperationState.COMPENSATING)
-    runs = await store.unfinished_runs()
+    runs = await store.progress.unfinished_runs()
     assert [r.operation.id for r in runs] == ["op-s1", "op-s0"]
     assert runs[0].workflow == "instantiate"
     assert runs[0].schedule == (("validate",), ("place",), ("deploy_local", "delegate_subservices"))
@@ -370,4 +370,4 @@ async def test_deleting_a_service_cascades(db: Database) -> None:
     await db.run(lambda conn: conn.execute(text("DELETE FROM services WHERE id = 's1'")))
     assert await store.get_operation("op-s1") is None
     assert await store.events_after("s1", 0) == []
-    assert await store.run_context("op-s1") is None
+    assert await store.progress.run_context("op-s1") is None
