@@ -32,8 +32,6 @@ __all__ = [
     "RunRecord",
     "RunStore",
     "RunStoreListener",
-    "SavedRun",
-    "SavedTask",
     "TaskRecord",
     "schedule_from_text",
     "schedule_text",
@@ -43,72 +41,40 @@ __all__ = [
 _UNFINISHED = frozenset({OperationState.RUNNING, OperationState.COMPENSATING})
 
 
-class TaskRecord(Protocol):
+@dataclass(frozen=True)
+class TaskRecord:
     """One task of a stored run, as last reported."""
 
-    @property
-    def task(self) -> str:
-        """Task id."""
-        ...
-
-    @property
-    def state(self) -> TaskState:
-        """Its last reported state."""
-        ...
-
-    @property
-    def attempts(self) -> int:
-        """Attempts of its last phase (run or compensation)."""
-        ...
-
-    @property
-    def error(self) -> ErrorStatus | None:
-        """Why it failed (FAILED, CANCELLED), else None."""
-        ...
+    task: str
+    """Task id."""
+    state: TaskState
+    """Its last reported state."""
+    attempts: int = 0
+    """Attempts of its last phase (run or compensation)."""
+    error: ErrorStatus | None = None
+    """Why it failed (FAILED, CANCELLED), else None."""
 
 
-class RunRecord(Protocol):
+@dataclass(frozen=True)
+class RunRecord:
     """A stored run."""
 
-    @property
-    def run_id(self) -> str:
-        """The run's id."""
-        ...
-
-    @property
-    def workflow(self) -> str:
-        """Name of the workflow, e.g. ``slice_create``."""
-        ...
-
-    @property
-    def subject(self) -> str:
-        """What the run works on (the caller's id of it)."""
-        ...
-
-    @property
-    def schedule(self) -> str:
-        """The schedule, as ``schedule_text`` wrote it."""
-        ...
-
-    @property
-    def context(self) -> str:
-        """The run's context as its workflow serialised it, after the last report."""
-        ...
-
-    @property
-    def state(self) -> OperationState:
-        """RUNNING, COMPENSATING, or (finished) SUCCEEDED or FAILED."""
-        ...
-
-    @property
-    def error(self) -> ErrorStatus | None:
-        """Why it failed or compensates, else None."""
-        ...
-
-    @property
-    def tasks(self) -> Sequence[TaskRecord]:
-        """Every task reported so far (a task never reported is PENDING), by task id."""
-        ...
+    run_id: str
+    """The run's id."""
+    workflow: str
+    """Name of the workflow, e.g. ``slice_create``."""
+    subject: str
+    """What the run works on (the caller's id of it)."""
+    schedule: str
+    """The schedule, as ``schedule_text`` wrote it."""
+    context: str
+    """The run's context as its workflow serialised it, after the last report."""
+    state: OperationState = OperationState.RUNNING
+    """RUNNING, COMPENSATING, or (finished) SUCCEEDED or FAILED."""
+    error: ErrorStatus | None = None
+    """Why it failed or compensates, else None."""
+    tasks: tuple[TaskRecord, ...] = ()
+    """Every task reported so far (a task never reported is PENDING), by task id."""
 
 
 class RunStore(Protocol):
@@ -229,47 +195,11 @@ class RunStoreListener:
         await self._store.compensating(run_id, ErrorStatus.from_error(error))
 
 
-@dataclass(frozen=True)
-class SavedTask:
-    """A task of a run in an ``InMemoryRunStore``."""
-
-    task: str
-    """Task id."""
-    state: TaskState
-    """Last reported state."""
-    attempts: int = 0
-    """Attempts of its last phase."""
-    error: ErrorStatus | None = None
-    """Why it failed, else None."""
-
-
-@dataclass(frozen=True)
-class SavedRun:
-    """A run in an ``InMemoryRunStore``."""
-
-    run_id: str
-    """Run id."""
-    workflow: str
-    """Workflow name."""
-    subject: str
-    """What it works on."""
-    schedule: str
-    """Schedule text."""
-    context: str
-    """Context text."""
-    state: OperationState = OperationState.RUNNING
-    """Run state."""
-    error: ErrorStatus | None = None
-    """Why it failed or compensates."""
-    tasks: tuple[SavedTask, ...] = ()
-    """Reported tasks, by task id."""
-
-
 class InMemoryRunStore:
     """A ``RunStore`` in memory: for tests, and for a node that need not survive restarts."""
 
     def __init__(self) -> None:
-        self._runs: dict[str, SavedRun] = {}
+        self._runs: dict[str, RunRecord] = {}
 
     async def create_run(
         self, run_id: str, workflow: str, subject: str, schedule: str, context: str
@@ -277,7 +207,7 @@ class InMemoryRunStore:
         """See ``RunStore.create_run``."""
         if run_id in self._runs:
             raise AlreadyExists(f"run {run_id} is stored already")
-        self._runs[run_id] = SavedRun(run_id, workflow, subject, schedule, context)
+        self._runs[run_id] = RunRecord(run_id, workflow, subject, schedule, context)
 
     async def record_task(
         self,
@@ -291,7 +221,7 @@ class InMemoryRunStore:
         """See ``RunStore.record_task``."""
         run = self._run(run_id)
         tasks = {t.task: t for t in run.tasks}
-        tasks[task] = SavedTask(task, state, attempts, error)
+        tasks[task] = TaskRecord(task, state, attempts, error)
         self._runs[run_id] = replace(
             run,
             tasks=tuple(tasks[t] for t in sorted(tasks)),
@@ -309,19 +239,19 @@ class InMemoryRunStore:
         run = self._run(run_id)
         self._runs[run_id] = replace(run, state=state, error=error)
 
-    async def get(self, run_id: str) -> SavedRun | None:
+    async def get(self, run_id: str) -> RunRecord | None:
         """See ``RunStore.get``."""
         return self._runs.get(run_id)
 
-    async def unfinished(self, workflow: str) -> list[SavedRun]:
+    async def unfinished(self, workflow: str) -> list[RunRecord]:
         """See ``RunStore.unfinished`` (oldest first: in creation order)."""
         return [r for r in self._runs.values() if r.workflow == workflow and r.state in _UNFINISHED]
 
-    def runs(self) -> Mapping[str, SavedRun]:
+    def runs(self) -> Mapping[str, RunRecord]:
         """Every stored run, by id (for tests)."""
         return dict(self._runs)
 
-    def _run(self, run_id: str) -> SavedRun:
+    def _run(self, run_id: str) -> RunRecord:
         run = self._runs.get(run_id)
         if run is None:
             raise NotFound(f"run {run_id} not found")

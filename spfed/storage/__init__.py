@@ -12,7 +12,7 @@ from spfed.storage.database import Database
 from spfed.storage.handles import HandleStore
 from spfed.storage.intents import IntentJournal
 from spfed.storage.pop_state import PopStateTable
-from spfed.storage.runs import EngineRunStore, StoredEngineRun, StoredEngineTask
+from spfed.storage.runs import EngineRunStore
 from spfed.storage.service_runs import ServiceRunStore, StoredRun
 from spfed.storage.services import NewOperation, RequestMatch, ServiceStore
 from spfed.storage.slices import SliceHold, SliceStore
@@ -34,8 +34,6 @@ __all__ = [
     "SliceHold",
     "SliceStore",
     "StoredAllocation",
-    "StoredEngineRun",
-    "StoredEngineTask",
     "StoredRun",
     "WimConnectivityStore",
     "WithdrawalStore",

@@ -1,8 +1,7 @@
 """The task engine's run store in SQL: ``EngineRunStore``, the node's ``spfed.engine.RunStore``.
 
-The engine sits beside the storage layer, so this module does not import it: it matches
-the protocol structurally, and what it returns (``StoredEngineRun``, ``StoredEngineTask``)
-has the shape of ``spfed.engine.RunRecord`` and ``TaskRecord``.
+It implements the engine's port with the engine's own types (``RunRecord``,
+``TaskRecord``): the storage layer sits above the engine.
 
 One row per run in ``engine_runs`` (workflow, subject, schedule and context as text, the
 run's state and error) and one per reported task in ``engine_tasks``; migration 0009
@@ -13,12 +12,12 @@ the call returns. Finished runs stay, as the history of what ran.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
 
 from sqlalchemy import ColumnElement, Connection, insert, select, update
 
+from spfed.engine import RunRecord, TaskRecord
 from spfed.errors import InvalidArgument, NotFound
 from spfed.model import ErrorStatus, OperationState, TaskState
 from spfed.storage import _codecs as codec
@@ -26,7 +25,7 @@ from spfed.storage._upsert import upsert
 from spfed.storage.database import Database
 from spfed.storage.schema import engine_runs, engine_tasks
 
-__all__ = ["EngineRunStore", "StoredEngineRun", "StoredEngineTask"]
+__all__ = ["EngineRunStore", "RunRecord", "TaskRecord"]
 
 T = TypeVar("T")
 
@@ -36,59 +35,23 @@ _UNFINISHED = (OperationState.RUNNING.value, OperationState.COMPENSATING.value)
 _write_task = upsert(engine_tasks)
 
 
-@dataclass(frozen=True)
-class StoredEngineTask:
-    """A task of a stored run (``spfed.engine.TaskRecord``)."""
-
-    task: str
-    """Task id."""
-    state: TaskState
-    """Last reported state."""
-    attempts: int
-    """Attempts of its last phase."""
-    error: ErrorStatus | None
-    """Why it failed, else None."""
-
-
-@dataclass(frozen=True)
-class StoredEngineRun:
-    """A stored run (``spfed.engine.RunRecord``)."""
-
-    run_id: str
-    """Run id."""
-    workflow: str
-    """Workflow name."""
-    subject: str
-    """What it works on."""
-    schedule: str
-    """Schedule text."""
-    context: str
-    """Context text, after the last report."""
-    state: OperationState
-    """RUNNING, COMPENSATING, SUCCEEDED or FAILED."""
-    error: ErrorStatus | None
-    """Why it failed or compensates."""
-    tasks: tuple[StoredEngineTask, ...]
-    """Reported tasks, by task id."""
-
-
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
 def _runs(
     conn: Connection, where: ColumnElement[bool], *, limit_one: bool = False
-) -> list[StoredEngineRun]:
+) -> list[RunRecord]:
     query = select(engine_runs).where(where).order_by(_R.created_at, _R.id)
     rows = conn.execute(query.limit(1) if limit_one else query).all()
     if not rows:
         return []
-    tasks: dict[str, list[StoredEngineTask]] = {row.id: [] for row in rows}
+    tasks: dict[str, list[TaskRecord]] = {row.id: [] for row in rows}
     for task in conn.execute(
         select(engine_tasks).where(_T.run_id.in_(list(tasks))).order_by(_T.run_id, _T.task_id)
     ):
         tasks[task.run_id].append(
-            StoredEngineTask(
+            TaskRecord(
                 task.task_id,
                 TaskState(task.state),
                 task.attempts,
@@ -96,7 +59,7 @@ def _runs(
             )
         )
     return [
-        StoredEngineRun(
+        RunRecord(
             run_id=row.id,
             workflow=row.workflow,
             subject=row.subject,
@@ -208,12 +171,12 @@ class EngineRunStore:
         text = codec.dump_optional(codec.ERROR, error)
         await self._run(lambda conn: _touch(conn, run_id, state=state.value, error=text))
 
-    async def get(self, run_id: str) -> StoredEngineRun | None:
+    async def get(self, run_id: str) -> RunRecord | None:
         """One run, if stored."""
         found = await self._run(lambda conn: _runs(conn, _R.id == run_id, limit_one=True))
         return found[0] if found else None
 
-    async def unfinished(self, workflow: str) -> list[StoredEngineRun]:
+    async def unfinished(self, workflow: str) -> list[RunRecord]:
         """The runs of ``workflow`` that never finished, oldest first."""
         where = (_R.workflow == workflow) & _R.state.in_(_UNFINISHED)
         return await self._run(lambda conn: _runs(conn, where))

@@ -20,8 +20,6 @@ def test_public_names() -> None:
         "RunStore",
         "RunStoreListener",
         "STARTED_STATES",
-        "SavedRun",
-        "SavedTask",
         "Schedule",
         "SchedulePolicy",
         "Succeeded",

@@ -23,7 +23,7 @@ import pytest
 from lower_sp.local.vim import MemoryPopStateStore, VimDriverRegistry
 from spfed.config import NodeConfig, parse_config
 from spfed.descriptors import DescriptorSet, load_files, parse_document
-from spfed.engine import InMemoryRunStore, RunId, SavedTask, TaskId
+from spfed.engine import InMemoryRunStore, RunId, TaskId, TaskRecord
 from spfed.engine.runner import FaultPhase
 from spfed.faults import SLICE_WORKFLOWS, WORKFLOWS
 from spfed.lifecycle import EventLog, NodeRuntime, ServiceBlocks, ServiceLifecycle, SliceManager
@@ -243,7 +243,7 @@ def two_firewalls(request_id: str, second_region: str = "de") -> CreateSliceRequ
     )
 
 
-def states(tasks: Sequence[SavedTask]) -> dict[str, TaskState]:
+def states(tasks: Sequence[TaskRecord]) -> dict[str, TaskState]:
     return {t.task: t.state for t in tasks}
 
 
