@@ -52,6 +52,7 @@ __all__ = [
     "decode_handle",
     "deploy_part",
     "encode_handle",
+    "handle_id",
     "port_bindings",
     "undeploy",
 ]
@@ -383,6 +384,15 @@ async def _deploy(
     return tuple(records)
 
 
+def handle_id(handle: Handle) -> str:
+    """The VIM's id of the resource a handle names."""
+    if isinstance(handle, ServerHandle):
+        return handle.server_id
+    if isinstance(handle, PortHandle):
+        return handle.port_id
+    return handle.network_id
+
+
 async def undeploy(
     vim: Vim, handles: Sequence[tuple[str, Handle]], forget: Callable[[str, str], Awaitable[None]]
 ) -> None:
@@ -396,12 +406,10 @@ async def undeploy(
         async def delete(handle: Handle, kind: str = kind) -> None:
             if isinstance(handle, ServerHandle):
                 await vim.delete_server(handle)
-                await forget(kind, handle.server_id)
             elif isinstance(handle, PortHandle):
                 await vim.delete_port(handle)
-                await forget(kind, handle.port_id)
             else:
                 await vim.delete_network(handle)
-                await forget(kind, handle.network_id)
+            await forget(kind, handle_id(handle))
 
         await gather_all(*(delete(h) for h in batch))

@@ -24,8 +24,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from lower_sp.local.leaves import Handle, decode_handle, undeploy
-from lower_sp.local.vim import PortHandle, ServerHandle
+from lower_sp.local.leaves import Handle, decode_handle, handle_id, undeploy
 from spfed.errors import SpfedError
 from spfed.gathering import gather_all
 from spfed.lifecycle.context import RemotePart
@@ -88,7 +87,7 @@ async def undeploy_local_parts(
         # a recorded network may hold a port that only its tag names.
         intent = part_intent(rt, service_id, part)
         tagged = await vim.tagged(intent.key)
-        known = {(kind, _resource_id(h)) for kind, h in handles}
+        known = {(kind, handle_id(h)) for kind, h in handles}
         orphans: list[tuple[str, Handle]] = [
             (kind, h)
             for kind, group in (
@@ -97,7 +96,7 @@ async def undeploy_local_parts(
                 ("network", tagged.networks),
             )
             for h in group
-            if (kind, _resource_id(h)) not in known
+            if (kind, handle_id(h)) not in known
         ]
         if orphans:
             log.warning(
@@ -113,14 +112,6 @@ async def undeploy_local_parts(
     await gather_all(*(one(p) for p in parts))
     if parts:
         rt.capacity_changed()
-
-
-def _resource_id(handle: Handle) -> str:
-    if isinstance(handle, ServerHandle):
-        return handle.server_id
-    if isinstance(handle, PortHandle):
-        return handle.port_id
-    return handle.network_id
 
 
 async def release_service_wan(rt: NodeRuntime, service_id: str) -> None:

@@ -12,9 +12,10 @@ import asyncio
 import json
 import sqlite3
 import time
+from collections.abc import Awaitable, Callable, Container
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import yaml
@@ -32,6 +33,8 @@ from spfed.model import (
 from spfed.topology import _process, load_placement
 from spfed.topology.security import TopologySecurity
 from tests.multiprocess.test_topology import DEMO, client, crash_report, spfed
+
+T = TypeVar("T")
 
 NODES = ("retail", "wholesale-eu", "edge-be")
 """The victims: one per level of the federation."""
@@ -130,20 +133,37 @@ async def wait_crashed(topo: Topology, victim: str, point: str) -> None:
     assert line in topo.log(victim).read_text(errors="replace"), f"{victim}: no '{line}'"
 
 
-async def settle(topo: Topology, service_id: str, bound_s: float = SETTLE_S) -> ServiceState:
-    """Poll the top's service until ACTIVE, FAILED or TERMINATED; fails the test past the bound."""
+async def _settled(
+    topo: Topology,
+    read: Callable[[PlatformClient], Awaitable[T]],
+    done: Container[T],
+    what: str,
+    bound_s: float,
+) -> T:
+    """Poll ``read`` at retail until its answer is in ``done``; fails the test past the bound."""
     deadline = time.monotonic() + bound_s
-    last: ServiceState | str = "unknown"
+    last: object = "unknown"
     async with topo.client("retail", "acme") as retail:
         while time.monotonic() < deadline:
             try:
-                last = (await retail.get_service(service_id)).state
+                state = await read(retail)
             except SpfedError as exc:  # retail itself may still be starting
                 last = f"unreadable: {exc}"
-            if isinstance(last, ServiceState) and last in SETTLED:
-                return last
+            else:
+                if state in done:
+                    return state
+                last = state
             await asyncio.sleep(POLL_S)
-    pytest.fail(f"service {service_id} did not settle within {bound_s} s: {last}")
+    pytest.fail(f"{what} did not settle within {bound_s} s: {last}")
+
+
+async def settle(topo: Topology, service_id: str, bound_s: float = SETTLE_S) -> ServiceState:
+    """Poll the top's service until ACTIVE, FAILED or TERMINATED; fails the test past the bound."""
+
+    async def state(retail: PlatformClient) -> ServiceState:
+        return (await retail.get_service(service_id)).state
+
+    return await _settled(topo, state, SETTLED, f"service {service_id}", bound_s)
 
 
 async def terminate(topo: Topology, service_id: str) -> ServiceState:
@@ -223,18 +243,11 @@ def slice_request(request_id: str) -> CreateSliceRequest:
 
 async def settle_slice(topo: Topology, slice_id: str, bound_s: float = SETTLE_S) -> SliceState:
     """Poll a slice at retail until ACTIVE, FAILED or DELETED; fails the test past the bound."""
-    deadline = time.monotonic() + bound_s
-    last: SliceState | str = "unknown"
-    async with topo.client("retail", "acme") as retail:
-        while time.monotonic() < deadline:
-            try:
-                last = (await retail.get_slice(slice_id)).state
-            except SpfedError as exc:  # retail itself may still be starting
-                last = f"unreadable: {exc}"
-            if isinstance(last, SliceState) and last in SLICE_SETTLED:
-                return last
-            await asyncio.sleep(POLL_S)
-    pytest.fail(f"slice {slice_id} did not settle within {bound_s} s: {last}")
+
+    async def state(retail: PlatformClient) -> SliceState:
+        return (await retail.get_slice(slice_id)).state
+
+    return await _settled(topo, state, SLICE_SETTLED, f"slice {slice_id}", bound_s)
 
 
 async def delete_slice(topo: Topology, slice_id: str) -> SliceState:
