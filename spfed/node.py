@@ -50,6 +50,7 @@ from spfed.engine import load_plugins
 from spfed.errors import FailedPrecondition, InvalidArgument
 from spfed.identity import IdentityProvider
 from spfed.lifecycle import EventLog, NodeRuntime, ServiceBlocks, ServiceLifecycle, SliceManager
+from spfed.lifecycle.admission_control import AdmissionWorker
 from spfed.model import (
     BorderPoint,
     Catalogue,
@@ -292,6 +293,7 @@ class Node:
             withdrawn=withdrawals.current,
             plugins=load_plugins(config.workflow.plugins),
             wim=wim,
+            admission=AdmissionWorker(config.limits.admission_processes),
         )
         self.lifecycle = ServiceLifecycle(runtime)
         self.slices = SliceManager(self.lifecycle, SliceStore(db), EngineRunStore(db))

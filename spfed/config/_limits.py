@@ -39,6 +39,9 @@ class LimitsConfig:
     """Violations listed in one error; the rest are counted in one more line."""
     admission_timeout_s: PositiveSeconds = 10.0
     """Deadline of the CPU-heavy part of admission (checks, graph, placement)."""
+    admission_processes: Annotated[int, Field(ge=0, le=64)] = 1
+    """Worker processes for that CPU-heavy part, shared by the nodes of one process; 0 runs
+    it on threads of the node's own process, where it competes with serving for the GIL."""
     admissions_per_account: Annotated[int, Field(ge=1)] = 4
     """Admissions of one customer account that may run at once; more get RESOURCE_EXHAUSTED."""
     admissions_per_platform: Annotated[int, Field(ge=1)] = 64

@@ -1,11 +1,21 @@
 """How much admission work may run at once, and where it runs.
 
 ``AdmissionWorker`` runs the CPU-bound stages of admission (descriptor
-checks, graph building, placement, address planning) on a small pool of
-threads of their own, under a deadline, so the event loop keeps serving
-other callers meanwhile. Python threads share the GIL: a busy worker still
-takes CPU from the loop, which is why the pool is small and the input is
-bounded before any of it runs (``spfed.lifecycle.admission``).
+checks, graph building, placement, address planning) away from the event
+loop, under a deadline, so the node keeps serving other callers meanwhile.
+
+By default they run in a worker *process* (``limits.admission_processes``).
+Threads were not enough: a busy admission thread holds the GIL for up to the
+switch interval at a time, and the event loop, which gives the GIL up at
+every socket and epoll call, waited that long to take it back each time (the
+convoy effect). Under one customer's storm of maximal requests another
+caller's GetCatalogue then took 70-150 ms at p99; with the stages in a
+process of their own it took under 30 ms (docs/benchmarks.md). The pool is
+one per process, shared by every node in it (a test process runs many), and
+started on first use: starting a worker costs about a second of imports.
+A stage that outlives its deadline has its worker process ended, so it
+cannot hold the pool; a new worker takes its place. With
+``admission_processes: 0`` the stages run on threads of the node's process.
 
 ``AccountGate`` bounds the admissions one account has in progress; the
 excess is refused at once (RESOURCE_EXHAUSTED with a retry delay) rather
@@ -15,11 +25,16 @@ than queued, so one customer's storm cannot fill the worker's queue.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import functools
+import multiprocessing
+import threading
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
+
+from pebble import ProcessPool
 
 from spfed.errors import DeadlineExceeded, QuotaViolation, ResourceExhausted
 
@@ -29,50 +44,90 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 ADMISSION_THREADS = 2
-"""Threads of the admission pool. More would not compute faster (the GIL), and
-each busy one lengthens the loop's wait for the GIL."""
+"""Threads of the in-process pool (``admission_processes: 0``). More would not
+compute faster (the GIL), and each busy one lengthens the loop's wait for it."""
+
+_pools: dict[int, ProcessPool] = {}
+_pools_lock = threading.Lock()
+
+
+def _process_pool(processes: int) -> ProcessPool:
+    """This process's pool of ``processes`` admission workers, started on first use.
+
+    ``spawn``, not ``fork``: the node's process runs gRPC's threads, which a
+    forked child would inherit in an undefined state.
+    """
+    with _pools_lock:
+        pool = _pools.get(processes)
+        if pool is None or not pool.active:
+            pool = ProcessPool(max_workers=processes, context=multiprocessing.get_context("spawn"))
+            _pools[processes] = pool
+        return pool
+
+
+@atexit.register
+def _stop_pools() -> None:
+    with _pools_lock:
+        for pool in _pools.values():
+            pool.stop()  # type: ignore[no-untyped-call]  # pebble leaves it unannotated
+            pool.join(timeout=5)
+        _pools.clear()
 
 
 class AdmissionWorker:
-    """Runs pure admission stages off the event loop, one deadline each.
+    """Runs pure admission stages away from the event loop, one deadline each.
 
-    The pool is created on first use and closed by ``close``; a stage that
-    outlives its deadline keeps its thread until it ends (threads cannot be
-    interrupted), but its caller gets DEADLINE_EXCEEDED at the deadline and a
-    stage still queued is dropped.
+    With ``processes`` > 0 a stage and its arguments must pickle (module-level
+    functions, the domain's dataclasses and errors); a stage past its deadline
+    has its worker process ended. With 0 it runs on one of the node's
+    ``ADMISSION_THREADS`` threads, which cannot be interrupted: the caller gets
+    DEADLINE_EXCEEDED at the deadline and the thread runs on until it ends.
     """
 
-    def __init__(self, threads: int = ADMISSION_THREADS) -> None:
-        self._threads = threads
-        self._pool: ThreadPoolExecutor | None = None
+    def __init__(self, processes: int = 1) -> None:
+        self._processes = processes
+        self._threads: ThreadPoolExecutor | None = None
 
     async def run(
         self, timeout_s: float, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs
     ) -> T:
-        """``fn(*args, **kwargs)`` on an admission thread; its result or its exception.
+        """``fn(*args, **kwargs)`` in an admission worker; its result or its exception.
 
         Raises:
             DeadlineExceeded: it did not finish within ``timeout_s``
-                (``limits.admission_timeout_s``).
+                (``limits.admission_timeout_s``), waiting for a worker included.
         """
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix="spfed-admission")
-        loop = asyncio.get_running_loop()
-        call = functools.partial(fn, *args, **kwargs)
         try:
             async with asyncio.timeout(timeout_s):
-                return await loop.run_in_executor(self._pool, call)
+                if self._processes > 0:
+                    # Cancelling the wrapped future at the deadline ends the worker running it.
+                    future = _process_pool(self._processes).schedule(fn, args, kwargs)
+                    return await asyncio.wrap_future(future)
+                loop = asyncio.get_running_loop()
+                return await loop.run_in_executor(
+                    self._thread_pool(), functools.partial(fn, *args, **kwargs)
+                )
         except TimeoutError:
             raise DeadlineExceeded(
                 f"admission took longer than {timeout_s:g}s (limits.admission_timeout_s);"
                 " the request is too large for this node"
             ) from None
 
+    def _thread_pool(self) -> Executor:
+        if self._threads is None:
+            self._threads = ThreadPoolExecutor(
+                ADMISSION_THREADS, thread_name_prefix="spfed-admission"
+            )
+        return self._threads
+
     def close(self) -> None:
-        """Drop queued stages and let the threads end (running ones finish on their own)."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+        """Drop queued stages and let the node's threads end (running ones finish on their own).
+
+        The process pool is the process's, shared with other nodes in it: it stops at exit.
+        """
+        if self._threads is not None:
+            self._threads.shutdown(wait=False, cancel_futures=True)
+            self._threads = None
 
 
 class AccountGate:

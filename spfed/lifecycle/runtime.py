@@ -61,7 +61,7 @@ class NodeRuntime:
     wim: Wim | None = None
     """The node's WAN infrastructure manager, when it has one (``wim.enabled``)."""
     admission: AdmissionWorker = field(default_factory=AdmissionWorker)
-    """Threads for the CPU-bound work of admission and planning, off the event loop."""
+    """Where the CPU-bound work of admission and planning runs, off the event loop."""
     fault_hook: FaultHook | None = None
     """Crash injection for the crash tests (``spfed.faults``); ``None`` in production."""
 

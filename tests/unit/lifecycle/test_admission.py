@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from dataclasses import replace
 
 import pytest
 
-from spfed.errors import DeadlineExceeded, InvalidArgument, ResourceExhausted
+from spfed.errors import DeadlineExceeded, FieldViolation, InvalidArgument, ResourceExhausted
 from spfed.lifecycle.admission import check_request
 from spfed.lifecycle.admission_control import AccountGate, AdmissionWorker
 from spfed.model import (
@@ -117,11 +118,56 @@ async def test_a_larger_limit_for_one_account_names_its_own_setting() -> None:
     assert gate.running("upper-sp") == 0
 
 
-async def test_the_worker_runs_off_the_loop_and_gives_deadline_exceeded() -> None:
-    worker = AdmissionWorker()
+def _where() -> tuple[int, int]:
+    return os.getpid(), threading.get_ident()
+
+
+def _refuse(field: str) -> None:
+    raise InvalidArgument("bad", field_violations=[FieldViolation(field, "why")])
+
+
+async def test_the_worker_runs_stages_in_another_process_and_keeps_their_errors() -> None:
+    worker = AdmissionWorker(processes=1)
+    pid, _ = await worker.run(30.0, _where)  # the first call waits for the worker to start
+    assert pid != os.getpid()
+    request = maximal_request("r", pop="ams", address_space="10.0.0.0/16")
+    await worker.run(5.0, check_request, request, LIMITS)
+    with pytest.raises(InvalidArgument) as caught:
+        await worker.run(5.0, _refuse, "nsd.name")
+    assert caught.value.field_violations == (FieldViolation("nsd.name", "why"),)
+
+
+async def test_a_stage_past_its_deadline_ends_its_worker_and_the_next_stage_runs() -> None:
+    worker = AdmissionWorker(processes=1)
+    before, _ = await worker.run(30.0, _where)
+    began = time.monotonic()
+    with pytest.raises(DeadlineExceeded, match="admission_timeout_s"):
+        await worker.run(0.2, time.sleep, 30)
+    assert time.monotonic() - began < 5
+    after, _ = await worker.run(30.0, _where)
+    assert after != before  # the sleeping worker was ended, not left to run for 30 s
+    assert not _alive(before, within_s=5.0)
+
+
+def _alive(pid: int, within_s: float) -> bool:
+    """Whether process ``pid`` still exists after waiting up to ``within_s`` for it to go."""
+    until = time.monotonic() + within_s
+    while time.monotonic() < until:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+async def test_with_no_processes_the_worker_uses_threads_of_its_own() -> None:
+    worker = AdmissionWorker(processes=0)
     try:
         assert await worker.run(1.0, lambda: 42) == 42
-        assert await worker.run(1.0, threading.get_ident) != threading.get_ident()
+        pid, thread = await worker.run(1.0, _where)
+        assert pid == os.getpid()
+        assert thread != threading.get_ident()
         with pytest.raises(DeadlineExceeded, match="admission_timeout_s"):
             await worker.run(0.05, time.sleep, 0.3)
     finally:
