@@ -12,7 +12,7 @@ from spfed.lifecycle.instantiate import INSTANTIATE, instantiate_tasks
 from spfed.lifecycle.lifecycle import ServiceLifecycle
 from spfed.lifecycle.runtime import NodeRuntime
 from spfed.lifecycle.slices import SliceManager
-from spfed.lifecycle.terminate import TERMINATE, terminate_tasks
+from spfed.lifecycle.terminate import TERMINATE, terminate_registry
 
 __all__ = [
     "INSTANTIATE",
@@ -25,5 +25,5 @@ __all__ = [
     "SliceManager",
     "TerminateContext",
     "instantiate_tasks",
-    "terminate_tasks",
+    "terminate_registry",
 ]

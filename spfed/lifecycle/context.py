@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import PlainSerializer, PlainValidator, TypeAdapter
@@ -44,6 +44,7 @@ __all__ = [
     "LocalDeployed",
     "Placed",
     "RemotePart",
+    "RetryUntil",
     "TerminateContext",
     "TerminateState",
     "dump_state",
@@ -89,6 +90,23 @@ class RemotePart:
     """Sub-service id ("" until the lower SP admitted it)."""
     last_sequence: int = 0
     """Last event relayed from it."""
+
+
+@dataclass(frozen=True)
+class RetryUntil:
+    """How a termination waits for a lower SP that fails temporarily."""
+
+    deadline: datetime
+    """When to give up (the TerminateService's time plus ``federation.terminate_deadline_s``,
+    so a restart of this node does not extend it)."""
+    initial_s: float
+    """First delay between attempts."""
+    max_s: float
+    """Largest delay between attempts."""
+
+    def left_s(self) -> float:
+        """Seconds until the deadline (negative once past it)."""
+        return (self.deadline - datetime.now(UTC)).total_seconds()
 
 
 @dataclass
@@ -269,17 +287,25 @@ class InstantiateContext:
     sending: dict[DelegatedPart, RemotePart] = field(default_factory=dict)
     """Delegations in flight (in memory; ``delegate_subservices``' output once it ends,
     the part records and open intents after a restart)."""
+    retry: RetryUntil | None = None
+    """How the compensation of ``delegate_subservices`` waits for a lower SP that fails
+    temporarily: one attempt per part (the engine retries the compensator) while the
+    instantiation is compensated, until the terminate deadline when a termination runs it."""
 
 
 @dataclass
 class TerminateContext:
-    """What terminate tasks see."""
+    """What terminate tasks see: the instantiation they compensate, and their own progress."""
 
-    rt: NodeRuntime
-    """The node's collaborators."""
     service: ServiceRecord
     """The service as it was when termination started."""
     state: TerminateState
     """Persisted progress."""
-    instantiation: InstantiateState | None = None
-    """The instantiation's final state (block, remote parts), if known."""
+    instantiation: InstantiateContext
+    """The instantiation, as its last persisted state left it (no request id or graph
+    in memory; empty outputs when it stored none): terminate runs its compensators."""
+
+    @property
+    def rt(self) -> NodeRuntime:
+        """The node's collaborators."""
+        return self.instantiation.rt

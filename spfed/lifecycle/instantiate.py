@@ -66,6 +66,8 @@ from spfed.lifecycle.lookup import RequestLookup
 from spfed.lifecycle.relay import EventRelay
 from spfed.lifecycle.release import delegation_request_id, release_delegated_parts
 from spfed.lifecycle.undo import (
+    held_local_parts,
+    held_subservices,
     part_intent,
     release_service_wan,
     undeploy_local_parts,
@@ -84,7 +86,6 @@ from spfed.model import (
     ServicePart,
     ServiceRecord,
     ServiceState,
-    parse_part,
 )
 from upper_sp.delegation import delegate
 from upper_sp.graph import ServiceGraph
@@ -276,14 +277,16 @@ async def plan_service_addresses(ctx: InstantiateContext) -> AddressesPlanned:
 @plan_service_addresses.compensator
 async def release_service_addresses(ctx: InstantiateContext) -> None:
     # While a sub-service may still exist below (its delegation intent is open), it
-    # holds addresses of this block: handing the block out again would collide.
-    # TerminateService releases both.
-    intents = await ctx.rt.intents.of_service(ctx.state.service_id)
-    if any(i.kind is IntentKind.DELEGATION for i in intents):
+    # holds addresses of this block: handing the block out again would collide. A
+    # termination runs this after releasing the sub-services, which closes those intents;
+    # one naming a lower SP the node no longer has can never be closed, and holds nothing.
+    rt = ctx.rt
+    intents = await rt.intents.of_service(ctx.state.service_id)
+    if any(i.kind is IntentKind.DELEGATION and i.target in rt.lowers for i in intents):
         return
     # Not only when ``block_from_pool`` says so: after a crash in this task the
     # persisted state predates the allocation, which the pools stored first.
-    await ctx.rt.blocks.release(ctx.state.service_id)
+    await rt.blocks.release(ctx.state.service_id)
 
 
 # --- deploy_local --------------------------------------------------------------------
@@ -390,7 +393,10 @@ async def deploy_local(ctx: InstantiateContext) -> LocalDeployed:
 
 @deploy_local.compensator
 async def undeploy_local(ctx: InstantiateContext) -> None:
-    await undeploy_local_parts(ctx.rt, ctx.state.service_id, _placement(ctx).local_parts())
+    # Also what a failed run left without a record: handles and tags on every part placed,
+    # recorded or named by an open intent (see ``spfed.lifecycle.undo``).
+    rt = ctx.rt
+    await undeploy_local_parts(rt, ctx.state.service_id, await held_local_parts(rt, ctx.state))
 
 
 # --- delegate_subservices ------------------------------------------------------------
@@ -467,26 +473,13 @@ async def delegate_subservices(ctx: InstantiateContext) -> Delegated:
 async def release_subservices(ctx: InstantiateContext) -> None:
     # The task's output is persisted with its success; a part's record is written
     # the moment its lower SP admits it. After a restart in the middle of the task,
-    # only the records know every admitted sub-service, and only the placement every
-    # part that may have been sent (found by request id; its intent is open). What
-    # cannot be released stays in the output (and its intent open), for
-    # TerminateService.
+    # only the records know every admitted sub-service, and only the placement and
+    # the open intents every part that may have been sent (found by request id). What
+    # cannot be released stays in the output (and its intent open), for a later
+    # TerminateService. A termination waits for a lower SP until its deadline.
     state = ctx.state
-    outputs = state.outputs
-    if outputs.delegate_subservices is None:
-        # The task failed (or was cut): what it sent, once. A retried compensation must
-        # not bring back what an earlier attempt released.
-        outputs.delegate_subservices = Delegated(dict(ctx.sending))
-    remote = outputs.delegate_subservices.remote
-    record = await ctx.rt.services.get_service(state.service_id)
-    for part in record.parts if record else ():
-        match parse_part(part.id):
-            case DelegatedPart() as recorded if part.remote_service_id:
-                known = remote.setdefault(recorded, RemotePart(part.lower_sp))
-                known.service_id = known.service_id or part.remote_service_id
-    for delegated in _placement(ctx).delegated_parts():
-        remote.setdefault(delegated, RemotePart(delegated.lower))
-    await release_delegated_parts(ctx.rt, state.service_id, state.operation_id, remote)
+    remote = await held_subservices(ctx.rt, state, ctx.sending)
+    await release_delegated_parts(ctx.rt, state.service_id, state.operation_id, remote, ctx.retry)
 
 
 # --- verify_addresses ----------------------------------------------------------------

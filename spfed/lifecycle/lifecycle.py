@@ -16,7 +16,7 @@ import logging
 import uuid
 import weakref
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -43,6 +43,7 @@ from spfed.lifecycle.admission_control import AccountGate
 from spfed.lifecycle.context import (
     InstantiateContext,
     InstantiateState,
+    RetryUntil,
     TerminateContext,
     TerminateState,
     dump_state,
@@ -118,7 +119,9 @@ class ServiceLifecycle(ServiceQueries):
         self._instantiate: TaskRegistry[InstantiateContext] = registry_with_plugins(
             instantiate_tasks, rt.plugins
         )
-        self._terminate: TaskRegistry[TerminateContext] = terminate_registry(rt.config.federation)
+        self._terminate: TaskRegistry[TerminateContext] = terminate_registry(
+            self._instantiate, rt.config.federation
+        )
         self._running: dict[str, _Running] = {}
         limits = rt.config.limits
         self._admissions = AccountGate(limits.admissions_per_account, _ADMISSION_RETRY_S)
@@ -479,11 +482,7 @@ class ServiceLifecycle(ServiceQueries):
         service = await self.rt.services.get_service(state.service_id)
         if service is None:
             return
-        inst_op = await self.rt.services.find_operation(state.service_id, OperationKind.INSTANTIATE)
-        inst_text = await self.rt.progress.run_context(inst_op) if inst_op else None
-        ctx = TerminateContext(
-            self.rt, service, state, load_instantiate_state(inst_text) if inst_text else None
-        )
+        ctx = TerminateContext(service, state, await self._instantiation(service, state))
         listener = ProgressListener(
             self.rt, state.service_id, state.operation_id, lambda: dump_state(state)
         )
@@ -526,7 +525,31 @@ class ServiceLifecycle(ServiceQueries):
             )
         self.rt.events.publish(state.service_id, stored)
 
-    # --- queries ------------------------------------------------------------------
+    async def _instantiation(
+        self, service: ServiceRecord, state: TerminateState
+    ) -> InstantiateContext:
+        """The instantiation a termination compensates, as its last persisted state left it,
+        waiting for lower SPs until the terminate deadline."""
+        rt = self.rt
+        op = await rt.services.find_operation(service.id, OperationKind.INSTANTIATE)
+        text = await rt.progress.run_context(op) if op else None
+        inst = (
+            load_instantiate_state(text)
+            if text
+            else InstantiateState(service_id=service.id, operation_id=op or "")
+        )
+        request = await rt.services.request_of(service.id)
+        term = await rt.services.get_operation(state.operation_id)
+        fed = rt.config.federation
+        started = term.create_time if term is not None else _now()
+        retry = RetryUntil(
+            started + timedelta(seconds=fed.terminate_deadline_s),
+            fed.reconnect_initial_s,
+            fed.reconnect_max_s,
+        )
+        return InstantiateContext(
+            rt, service.owner, request, inst, service.create_time, retry=retry
+        )
 
     # --- start-up and shutdown ----------------------------------------------------
 

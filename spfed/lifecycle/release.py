@@ -21,11 +21,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from spfed.errors import SpfedError, error_for_code
-from spfed.lifecycle.context import RemotePart
+from spfed.lifecycle.context import RemotePart, RetryUntil
 from spfed.lifecycle.events import new_event
 from spfed.lifecycle.relay import EventRelay
 from spfed.lifecycle.runtime import NodeRuntime
@@ -46,23 +44,6 @@ def delegation_request_id(node_id: str, service_id: str, part: DelegatedPart) ->
     """The request id of a delegated part's InstantiateService: the same on every try,
     so the lower SP admits the part once, and the sub-service can be found by it."""
     return f"{node_id}/{service_id}/{part}"
-
-
-@dataclass(frozen=True)
-class RetryUntil:
-    """How a termination waits for a lower SP that fails temporarily."""
-
-    deadline: datetime
-    """When to give up (the TerminateService's time plus ``federation.terminate_deadline_s``,
-    so a restart of this node does not extend it)."""
-    initial_s: float
-    """First delay between attempts."""
-    max_s: float
-    """Largest delay between attempts."""
-
-    def left_s(self) -> float:
-        """Seconds until the deadline (negative once past it)."""
-        return (self.deadline - datetime.now(UTC)).total_seconds()
 
 
 async def release_delegated_parts(

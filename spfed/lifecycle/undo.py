@@ -11,6 +11,12 @@ reconciliation) goes through here, so there is one way to undo each kind:
 * a delegated part: ``spfed.lifecycle.release`` closes its intent once the
   sub-service is released.
 
+What a service may still hold is found the same way for a compensation and for
+a termination (which runs the instantiation's compensators): from the run's
+outputs, the service's part records and its open intents (``held_local_parts``,
+``held_subservices``), so an effect whose answer never reached a record is
+undone too.
+
 ``reconcile_intents`` runs once at start-up, after the recovery of unfinished
 runs was started. An intent of a service that is ACTIVE, or whose operation
 still runs, belongs to that service's life; every other open intent (its
@@ -27,7 +33,7 @@ from collections.abc import Sequence
 from lower_sp.local.leaves import Handle, decode_handle, handle_id, undeploy
 from spfed.errors import SpfedError
 from spfed.gathering import gather_all
-from spfed.lifecycle.context import RemotePart
+from spfed.lifecycle.context import Delegated, InstantiateState, RemotePart
 from spfed.lifecycle.release import release_delegated_parts
 from spfed.lifecycle.runtime import NodeRuntime
 from spfed.lifecycle.wan import connectivity_prefix, release_wan
@@ -42,6 +48,8 @@ from spfed.model import (
 )
 
 __all__ = [
+    "held_local_parts",
+    "held_subservices",
     "part_intent",
     "reconcile_intents",
     "release_service_wan",
@@ -66,6 +74,63 @@ def part_intent(rt: NodeRuntime, service_id: str, part: LocalPart) -> Intent:
 def wan_intent(service_id: str) -> Intent:
     """The intent a service's WAN bookings are announced with."""
     return Intent(connectivity_prefix(service_id), IntentKind.WAN, service_id, "")
+
+
+async def held_local_parts(rt: NodeRuntime, state: InstantiateState) -> list[LocalPart]:
+    """Every local part that may hold VIM resources of the service: placed, recorded, or
+    named by an open intent (on a PoP the node still has)."""
+    parts = {p for p in state.placement.values() if isinstance(p, LocalPart)}
+    record = await rt.services.get_service(state.service_id)
+    for recorded in record.parts if record else ():
+        match parse_part(recorded.id):
+            case LocalPart() as part:
+                parts.add(part)
+    for intent in await rt.intents.of_service(state.service_id):
+        if intent.kind is IntentKind.VIM_PART and intent.target in rt.vims:
+            parts.add(LocalPart(intent.target))
+    return sorted(parts)
+
+
+async def held_subservices(
+    rt: NodeRuntime, state: InstantiateState, sending: dict[DelegatedPart, RemotePart]
+) -> dict[DelegatedPart, RemotePart]:
+    """Every delegated part whose sub-service may still exist below, kept in
+    ``state.outputs.delegate_subservices`` (which the release then empties part by part).
+
+    The task's output when it succeeded, else what it had in flight (``sending``,
+    once: a retried compensation must not bring back what an earlier attempt
+    released); plus the parts recorded with a sub-service id, and the parts placed
+    or named by an open intent whose sub-service was never recorded (found below by
+    request id). Lower SPs the node no longer has are left out: nothing can reach them.
+    """
+    outputs = state.outputs
+    if outputs.delegate_subservices is None:
+        outputs.delegate_subservices = Delegated(dict(sending))
+    remote = outputs.delegate_subservices.remote
+    record = await rt.services.get_service(state.service_id)
+    for recorded in record.parts if record else ():
+        match parse_part(recorded.id):
+            case DelegatedPart() as part if recorded.remote_service_id:
+                known = remote.setdefault(part, RemotePart(recorded.lower_sp))
+                known.service_id = known.service_id or recorded.remote_service_id
+    placed = [p for p in state.placement.values() if isinstance(p, DelegatedPart)]
+    named = [
+        parse_part(i.part)
+        for i in await rt.intents.of_service(state.service_id)
+        if i.kind is IntentKind.DELEGATION
+    ]
+    for candidate in (*placed, *named):
+        if isinstance(candidate, DelegatedPart) and candidate.lower in rt.lowers:
+            remote.setdefault(candidate, RemotePart(candidate.lower))
+    for unreachable in [p for p in remote if p.lower not in rt.lowers]:
+        log.warning(
+            "event=lower_sp_unknown service=%s part=%s lower_sp=%s",
+            state.service_id,
+            unreachable,
+            unreachable.lower,
+        )
+        del remote[unreachable]
+    return remote
 
 
 async def undeploy_local_parts(

@@ -7,17 +7,12 @@ Service records and pools on SQLite; intents and handles in memory.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
-from lower_sp.local.handles import InMemoryHandleStore
-from spfed.config import FederationConfig, NodeConfig
-from spfed.descriptors import DescriptorSet
 from spfed.engine import RunId, TaskId
-from spfed.lifecycle.blocks import ServiceBlocks
 from spfed.lifecycle.context import (
     InstantiateContext,
     InstantiateOutputs,
@@ -26,51 +21,18 @@ from spfed.lifecycle.context import (
     dump_state,
     load_instantiate_state,
 )
-from spfed.lifecycle.events import EventLog
 from spfed.lifecycle.instantiate import instantiate_tasks
-from spfed.lifecycle.intents import InMemoryIntentStore
 from spfed.lifecycle.listener import ProgressListener
 from spfed.lifecycle.runtime import NodeRuntime
 from spfed.model import DelegatedPart, Intent, IntentKind, TaskState
-from spfed.storage import AddressStore, Database, ServiceStore
 from tests.unit.storage.records import new_service
 from tests.unit.upper_sp.builders import link, lookup, nsd, ref, vnfd
+from tests.unit.upper_sp.fakes import FakeLowerSp
 from upper_sp.graph import build_graph
 
 pytestmark = pytest.mark.timeout(20)
 
 NODE = "retail"
-
-
-@pytest.fixture
-async def runtime(tmp_path: Path) -> AsyncIterator[NodeRuntime]:
-    db = Database.connect(f"sqlite:///{tmp_path / 'node.db'}")
-    await db.migrate()
-    config = NodeConfig(id=NODE, federation=FederationConfig(delegation_timeout_s=5))
-    services = ServiceStore(db)
-    blocks = ServiceBlocks(config.addressing, AddressStore(db))
-    await blocks.start()
-    rt = NodeRuntime(
-        node_id=NODE,
-        config=config,
-        services=services,
-        progress=services.progress,
-        handles=InMemoryHandleStore(),
-        intents=InMemoryIntentStore(),
-        events=EventLog(services),
-        blocks=blocks,
-        vims={},
-        lowers={},
-        onboarded=DescriptorSet(),
-        lower_catalogues=dict,
-        capacity_changed=lambda: None,
-    )
-    new = new_service("s1")
-    await rt.services.create_service(new.record, new.request, "h", new.operation, [])
-    yield rt
-    rt.admission.close()
-    rt.events.close()
-    await db.close()
 
 
 def _context(rt: NodeRuntime) -> InstantiateContext:
@@ -101,7 +63,7 @@ async def test_a_retried_plan_plans_in_the_space_it_drew(runtime: NodeRuntime) -
 
 
 async def test_the_block_stays_while_a_delegation_intent_is_open(runtime: NodeRuntime) -> None:
-    ctx = _context(runtime)
+    ctx = _context(replace(runtime, lowers={"x": FakeLowerSp("x")}))
     task = instantiate_tasks.get("plan_addresses")
     assert task.compensate is not None
     await task.run(ctx)
@@ -112,6 +74,19 @@ async def test_the_block_stays_while_a_delegation_intent_is_open(runtime: NodeRu
     assert set(runtime.blocks.held().values()) == {"s1"}  # the sub-service may use it
 
     await runtime.intents.close(sent.key)
+    await task.compensate(ctx)
+    assert runtime.blocks.held() == {}
+
+
+async def test_an_intent_to_a_lower_sp_the_node_no_longer_has_holds_no_block(
+    runtime: NodeRuntime,
+) -> None:
+    ctx = _context(runtime)  # the node has no lower SP "x" (any more)
+    task = instantiate_tasks.get("plan_addresses")
+    assert task.compensate is not None
+    await task.run(ctx)
+    await runtime.intents.open(Intent("retail/s1/sp:x", IntentKind.DELEGATION, "s1", "x", "sp:x"))
+
     await task.compensate(ctx)
     assert runtime.blocks.held() == {}
 
