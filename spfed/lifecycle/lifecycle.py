@@ -14,10 +14,8 @@ import hashlib
 import json
 import logging
 import uuid
-import weakref
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from dataclasses import replace
+from datetime import timedelta
 
 from pydantic import TypeAdapter
 
@@ -26,11 +24,6 @@ from spfed.engine import (
     RunResult,
     Schedule,
     TaskId,
-    TaskRegistry,
-    WorkflowRunner,
-    WorkflowSubject,
-    customize_schedule,
-    registry_with_plugins,
 )
 from spfed.errors import (
     Aborted,
@@ -51,21 +44,19 @@ from spfed.lifecycle.context import (
     load_terminate_state,
 )
 from spfed.lifecycle.events import new_event
-from spfed.lifecycle.instantiate import ADMISSION, INSTANTIATE, QUIET, instantiate_tasks
+from spfed.lifecycle.instantiate import ADMISSION, INSTANTIATE, QUIET
 from spfed.lifecycle.listener import AdmissionListener, ProgressListener
-from spfed.lifecycle.queries import ServiceQueries
+from spfed.lifecycle.runs import ServiceRuns, now
 from spfed.lifecycle.runtime import NodeRuntime
-from spfed.lifecycle.terminate import TERMINATE, terminate_registry
+from spfed.lifecycle.terminate import TERMINATE
 from spfed.lifecycle.undo import reconcile_intents
 from spfed.model import (
-    ErrorStatus,
     InstantiateRequest,
     Operation,
     OperationKind,
     OperationState,
     Principal,
     Role,
-    ServiceEvent,
     ServiceEventKind,
     ServiceRecord,
     ServiceState,
@@ -85,18 +76,6 @@ _ADMISSION_RETRY_S = 1.0
 milliseconds, so a slot is usually free again well within it."""
 
 
-@dataclass
-class _Running:
-    task: asyncio.Task[None]
-    abort: asyncio.Event
-    service_id: str
-    kind: OperationKind
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def request_hash(request: InstantiateRequest) -> str:
     """A digest of ``request`` that any process computes the same.
 
@@ -111,64 +90,13 @@ def request_hash(request: InstantiateRequest) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-class ServiceLifecycle(ServiceQueries):
+class ServiceLifecycle(ServiceRuns):
     """Instantiate, terminate, query and watch services at one node."""
 
     def __init__(self, rt: NodeRuntime) -> None:
         super().__init__(rt)
-        self._instantiate: TaskRegistry[InstantiateContext] = registry_with_plugins(
-            instantiate_tasks, rt.plugins
-        )
-        self._terminate: TaskRegistry[TerminateContext] = terminate_registry(
-            self._instantiate, rt.config.federation
-        )
-        self._running: dict[str, _Running] = {}
         limits = rt.config.limits
         self._admissions = AccountGate(limits.admissions_per_account, _ADMISSION_RETRY_S)
-        # Held only while a call decides; a lock nobody holds or awaits vanishes.
-        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
-        self._reconciling: asyncio.Task[int] | None = None
-
-    # --- runners ------------------------------------------------------------------
-
-    def _runner(self, registry: TaskRegistry[Any], listener: Any) -> WorkflowRunner[Any]:
-        wf = self.rt.config.workflow
-        return WorkflowRunner(
-            registry,
-            listener,
-            default_timeout_s=wf.task_timeout_s,
-            max_attempts=wf.max_attempts,
-            retry_delay_s=wf.retry_delay_s,
-            fault_hook=self.rt.fault_hook,
-        )
-
-    def _admission_runner(self, listener: AdmissionListener) -> WorkflowRunner[Any]:
-        """Admission is tried once: the caller retries a temporary failure, and a
-        request that timed out would only time out again."""
-        return WorkflowRunner(
-            self._instantiate,
-            listener,
-            default_timeout_s=self.rt.config.limits.admission_timeout_s,
-            max_attempts=1,
-            retry_delay_s=0.0,
-            fault_hook=self.rt.fault_hook,
-        )
-
-    def _schedule(
-        self, base: Schedule, workflow: str, service_type: str, attributes: dict[str, str]
-    ) -> Schedule:
-        registry = self._instantiate if workflow == "instantiate" else self._terminate
-        subject = WorkflowSubject(
-            workflow=workflow, service_type=service_type, attributes=attributes
-        )
-        return customize_schedule(base, subject, self.rt.plugins, registry)
-
-    def _spawn(
-        self, op_id: str, service_id: str, kind: OperationKind, coro: Any, abort: asyncio.Event
-    ) -> None:
-        task = asyncio.get_running_loop().create_task(coro, name=f"{kind.value}:{op_id}")
-        self._running[op_id] = _Running(task, abort, service_id, kind)
-        task.add_done_callback(lambda _: self._running.pop(op_id, None))
 
     # --- instantiate --------------------------------------------------------------
 
@@ -209,7 +137,7 @@ class ServiceLifecycle(ServiceQueries):
         service_id = uuid.uuid4().hex
         op_id = uuid.uuid4().hex
         state = InstantiateState(service_id=service_id, operation_id=op_id)
-        ctx = InstantiateContext(self.rt, owner, request, state, _now())
+        ctx = InstantiateContext(self.rt, owner, request, state, now())
         nsd = request.descriptors.nsd if request.descriptors else None
         service_type = str(nsd.ref) if nsd else str(request.offer)
         paths = sum(len(fg.network_forwarding_paths) for fg in nsd.forwarding_graphs) if nsd else 0
@@ -372,40 +300,7 @@ class ServiceLifecycle(ServiceQueries):
             error.describe(),
         )
 
-    def _terminate_pending(self, service_id: str) -> bool:
-        return any(
-            r.service_id == service_id and r.kind is OperationKind.TERMINATE
-            for r in self._running.values()
-        )
-
-    @staticmethod
-    def _final_error(result: RunResult) -> ErrorStatus:
-        assert result.error is not None
-        error = ErrorStatus.from_error(result.error)
-        if result.compensation_errors:
-            leaks = "; ".join(f"{t}: {e.message}" for t, e in result.compensation_errors)
-            error = replace(error, message=f"{error.message} (compensation incomplete: {leaks})")
-        return error
-
-    def _state_event(
-        self, op_id: str, state: ServiceState, message: str, error: ErrorStatus | None = None
-    ) -> ServiceEvent:
-        return new_event(
-            self.rt.origin,
-            ServiceEventKind.STATE_CHANGED,
-            operation_id=op_id,
-            state=state,
-            message=message,
-            error=error,
-        )
-
     # --- terminate ----------------------------------------------------------------
-
-    def _lock(self, service_id: str) -> asyncio.Lock:
-        lock = self._locks.get(service_id)
-        if lock is None:
-            lock = self._locks[service_id] = asyncio.Lock()
-        return lock
 
     async def terminate(self, caller: Principal, service_id: str, request_id: str) -> Operation:
         """Start terminating a service; idempotent per request id.
@@ -431,15 +326,15 @@ class ServiceLifecycle(ServiceQueries):
                 if latest is not None:
                     return await self._operation(latest)
             op_id = uuid.uuid4().hex
-            now = _now()
+            started = now()
             schedule = self._schedule(TERMINATE, "terminate", str(record.descriptor), {})
             operation = Operation(
                 id=op_id,
                 kind=OperationKind.TERMINATE,
                 service_id=service_id,
                 state=OperationState.RUNNING,
-                create_time=now,
-                update_time=now,
+                create_time=started,
+                update_time=started,
                 tasks=tuple(TaskProgress(t, TaskState.PENDING) for t in schedule.task_ids()),
             )
             state = TerminateState(service_id=service_id, operation_id=op_id)
@@ -541,7 +436,7 @@ class ServiceLifecycle(ServiceQueries):
         request = await rt.services.request_of(service.id)
         term = await rt.services.get_operation(state.operation_id)
         fed = rt.config.federation
-        started = term.create_time if term is not None else _now()
+        started = term.create_time if term is not None else now()
         retry = RetryUntil(
             started + timedelta(seconds=fed.terminate_deadline_s),
             fed.reconnect_initial_s,
@@ -633,16 +528,6 @@ class ServiceLifecycle(ServiceQueries):
         await self._finish_instantiate(
             state.service_id, state.operation_id, replace(result, succeeded=False, error=error)
         )
-
-    async def wait_idle(self, timeout_s: float) -> bool:
-        """Wait until no run is in progress; False on timeout."""
-        tasks: list[asyncio.Task[Any]] = [r.task for r in self._running.values()]
-        if self._reconciling is not None and not self._reconciling.done():
-            tasks.append(self._reconciling)
-        if not tasks:
-            return True
-        _, pending = await asyncio.wait(tasks, timeout=timeout_s)
-        return not pending
 
     async def shutdown(self, grace_s: float) -> None:
         """Let runs finish for ``grace_s``, then interrupt the rest (recovered at next start)."""
