@@ -6,6 +6,7 @@ compensation after a failure or a crash deletes exactly what exists; what a
 crash cuts off before its record is found by its tag
 (``spfed.lifecycle.undo``). The node's database implements the port
 (``spfed.storage.HandleStore``); ``InMemoryHandleStore`` serves unit tests.
+A deployment writes through a ``HandleJournal``, its unit of work.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Protocol
 
-__all__ = ["HandleRecords", "InMemoryHandleStore", "StoredHandle"]
+__all__ = ["HandleJournal", "HandleRecords", "InMemoryHandleStore", "StoredHandle"]
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,45 @@ class HandleRecords(Protocol):
     async def of_part(self, service_id: str, part_id: str) -> list[StoredHandle]:
         """Every recorded resource of one part, oldest first."""
         ...
+
+
+class HandleJournal:
+    """The records of one deployment's VIM resources, as one unit of work.
+
+    Leaf code reports each resource the moment its VIM returns it, from a
+    synchronous callback: ``created`` queues its record's write at once, and
+    writes land in the order they were reported. ``commit`` waits until every
+    write queued so far has landed and raises the first that failed; a task
+    commits before it ends, whether it succeeds or fails, so that whatever
+    exists is on record before anything else is decided.
+    """
+
+    def __init__(self, records: HandleRecords) -> None:
+        self._records = records
+        self._writes: list[Awaitable[None]] = []
+        self._count = 0
+
+    def created(self, handle: StoredHandle) -> None:
+        """Record a resource the VIM has just created."""
+        self._writes.append(self._records.add(handle))
+        self._count += 1
+
+    @property
+    def count(self) -> int:
+        """Resources reported so far."""
+        return self._count
+
+    async def commit(self) -> None:
+        """Wait for every write queued so far.
+
+        Raises:
+            Exception: the first write that failed (the others still land).
+        """
+        writes, self._writes = self._writes, []
+        outcomes = await asyncio.gather(*writes, return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
 
 
 class InMemoryHandleStore:

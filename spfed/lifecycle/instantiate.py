@@ -14,12 +14,10 @@ failure compensates the started tasks in reverse.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable
 from dataclasses import replace
 
 from addressing import ServiceSpace, plan_addresses
-from lower_sp.local.handles import StoredHandle
+from lower_sp.local.handles import HandleJournal, StoredHandle
 from lower_sp.local.leaves import (
     Handle,
     HandleKind,
@@ -332,15 +330,16 @@ async def deploy_local(ctx: InstantiateContext) -> LocalDeployed:
             if placement.parts[m.id] == part and m.vnfd
         ]
 
-        recorded: list[Awaitable[None]] = []
+        journal = HandleJournal(rt.handles)
 
         def record(kind: HandleKind, resource_id: str, handle: Handle) -> None:
-            if not recorded:
+            if not journal.count:
                 _mid_effect(ctx, "deploy_local")
-            stored = StoredHandle(
-                service_id, str(part), pop, kind, resource_id, encode_handle(kind, handle)
+            journal.created(
+                StoredHandle(
+                    service_id, str(part), pop, kind, resource_id, encode_handle(kind, handle)
+                )
             )
-            recorded.append(rt.handles.add(stored))
             if isinstance(handle, ServerHandle):
                 deployed.servers.append((pop, handle))
 
@@ -362,7 +361,7 @@ async def deploy_local(ctx: InstantiateContext) -> LocalDeployed:
             )
         finally:
             # Whatever exists must be on record before this task ends, or fails.
-            await asyncio.gather(*recorded)
+            await journal.commit()
         record_part = ServicePart(
             id=str(part),
             kind=PartKind.LOCAL,

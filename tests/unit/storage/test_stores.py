@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Connection, text
 
-from lower_sp.local.handles import StoredHandle
+from lower_sp.local.handles import HandleJournal, StoredHandle
 from lower_sp.local.vim import EmulatedResource, PopStateStore
 from spfed.errors import AlreadyExists, InvalidArgument, SpfedError
 from spfed.model import (
@@ -71,6 +71,27 @@ async def test_one_vim_resource_is_recorded_once(db: Database) -> None:
     await store.add(handle("v1"))
     with pytest.raises(AlreadyExists):
         await store.add(handle("v1", part="pop:other"))
+
+
+async def test_a_journal_lands_its_writes_in_order_and_commit_raises_the_first_failure(
+    db: Database,
+) -> None:
+    journal = HandleJournal(HandleStore(db))
+    for h in (handle("n1", kind="network"), handle("p1", kind="port"), handle("v1")):
+        journal.created(h)  # synchronous, as from a VIM callback
+    journal.created(handle("v1", part="pop:other"))  # the same resource again: refused
+    journal.created(handle("v2"))
+    assert journal.count == 5
+    with pytest.raises(AlreadyExists):
+        await journal.commit()
+    # Every other write landed, in the order reported.
+    assert [h.resource_id for h in await HandleStore(db).of_part("s1", "pop:ams")] == [
+        "n1",
+        "p1",
+        "v1",
+        "v2",
+    ]
+    await journal.commit()  # nothing left to wait for
 
 
 # --- address allocations -----------------------------------------------------------
