@@ -61,6 +61,20 @@ from spfed.lifecycle.context import (
 )
 from spfed.lifecycle.events import new_event
 from spfed.lifecycle.lookup import RequestLookup
+from spfed.lifecycle.ports import (
+    ActivatePorts,
+    AddressPorts,
+    DelegationPorts,
+    DeployPorts,
+    EventPorts,
+    FaultPorts,
+    PlacePorts,
+    ReleasePorts,
+    UndeployPorts,
+    ValidatePorts,
+    WanPorts,
+    WanReleasePorts,
+)
 from spfed.lifecycle.relay import EventRelay
 from spfed.lifecycle.release import delegation_request_id, release_delegated_parts
 from spfed.lifecycle.undo import (
@@ -130,12 +144,12 @@ def _addresses(ctx: InstantiateContext, task: str) -> AddressesPlanned:
     return planned
 
 
-def _mid_effect(ctx: InstantiateContext, task: str) -> None:
+def _mid_effect(rt: FaultPorts, operation_id: str, task: str) -> None:
     """The crash tests' ``mid_effect`` point of ``task`` (``spfed.faults``): an effect
     made, its record not yet written."""
-    hook = ctx.rt.fault_hook
+    hook = rt.fault_hook
     if hook is not None:
-        hook(RunId(ctx.state.operation_id), TaskId(task), "mid_effect")
+        hook(RunId(operation_id), TaskId(task), "mid_effect")
 
 
 # --- validate ------------------------------------------------------------------------
@@ -147,7 +161,7 @@ async def validate(ctx: InstantiateContext) -> None:
 
     The request's size and values are checked first, on the loop and in
     microseconds; the descriptor checks and the graph, bounded by then, run
-    on an admission thread (see ``spfed.lifecycle.admission``).
+    in the admission worker (see ``spfed.lifecycle.admission``).
 
     Raises:
         InvalidArgument: with one field violation per problem; a bound of
@@ -155,7 +169,7 @@ async def validate(ctx: InstantiateContext) -> None:
         NotFound: an offer reference names nothing in the catalogue.
         DeadlineExceeded: the checks outlived ``limits.admission_timeout_s``.
     """
-    rt = ctx.rt
+    rt: ValidatePorts = ctx.rt
     check_request(ctx.request, rt.config.limits.descriptor_limits())
     catalogues = [c for c in rt.lower_catalogues().values() if c is not None]
     descriptors = ctx.request.descriptors
@@ -175,9 +189,9 @@ async def place_members(ctx: InstantiateContext) -> Placed:
     """Choose a PoP or a lower SP for every member (see ``upper_sp.placement``).
 
     The PoPs' capacity is read here; the placement itself, and the address
-    plan's dry run when the request gives a space, run on an admission thread.
+    plan's dry run when the request gives a space, run in the admission worker.
     """
-    rt = ctx.rt
+    rt: PlacePorts = ctx.rt
     graph = _graph(ctx)
     pops = []
     for vim in rt.vims.values():
@@ -203,10 +217,9 @@ def _local_bindings(ctx: InstantiateContext) -> dict[LocalPart, list[PortBinding
     return local_bindings(_graph(ctx), _placement(ctx))
 
 
-async def _space(ctx: InstantiateContext) -> tuple[ServiceSpace, bool]:
+async def _space(rt: AddressPorts, ctx: InstantiateContext) -> tuple[ServiceSpace, bool]:
     """The service's space: given by the upper SP, or drawn from the node's pools; and
     whether (part of) it was drawn from the pools."""
-    rt = ctx.rt
     state = ctx.state
     addressing = ctx.request.addressing
     default_prefix = f"{rt.node_id}/{state.service_id[:8]}/"
@@ -234,7 +247,7 @@ async def plan_service_addresses(ctx: InstantiateContext) -> AddressesPlanned:
         ResourceExhausted: a pool or the space is too small; names it.
         FailedPrecondition: a descriptor's ``cidr`` or a NAP cannot be honoured.
     """
-    rt = ctx.rt
+    rt: AddressPorts = ctx.rt
     state = ctx.state
     graph = _graph(ctx)
     addressing = ctx.request.addressing
@@ -248,7 +261,7 @@ async def plan_service_addresses(ctx: InstantiateContext) -> AddressesPlanned:
                 field_violations=[FieldViolation("addressing.ingresses/egresses.nap", held)],
             )
     if ctx.drawn is None:
-        ctx.drawn = await _space(ctx)
+        ctx.drawn = await _space(rt, ctx)
     space, from_pool = ctx.drawn
     placement = _placement(ctx)
     bindings = [b for part in _local_bindings(ctx).values() for b in part]
@@ -278,7 +291,7 @@ async def release_service_addresses(ctx: InstantiateContext) -> None:
     # holds addresses of this block: handing the block out again would collide. A
     # termination runs this after releasing the sub-services, which closes those intents;
     # one naming a lower SP the node no longer has can never be closed, and holds nothing.
-    rt = ctx.rt
+    rt: AddressPorts = ctx.rt
     intents = await rt.intents.of_service(ctx.state.service_id)
     if any(i.kind is IntentKind.DELEGATION and i.target in rt.lowers for i in intents):
         return
@@ -290,15 +303,15 @@ async def release_service_addresses(ctx: InstantiateContext) -> None:
 # --- deploy_local --------------------------------------------------------------------
 
 
-async def _emit(ctx: InstantiateContext, *events: ServiceEvent) -> None:
-    await ctx.rt.events.append(ctx.state.service_id, events)
+async def _emit(rt: EventPorts, service_id: str, *events: ServiceEvent) -> None:
+    await rt.events.append(service_id, events)
 
 
-def _part_event(ctx: InstantiateContext, part: Part, message: str) -> ServiceEvent:
+def _part_event(rt: EventPorts, operation_id: str, part: Part, message: str) -> ServiceEvent:
     return new_event(
-        ctx.rt.origin,
+        rt.origin,
         ServiceEventKind.PART_CHANGED,
-        operation_id=ctx.state.operation_id,
+        operation_id=operation_id,
         part_id=str(part),
         message=message,
     )
@@ -311,7 +324,7 @@ def _part_position(ctx: InstantiateContext, part: Part) -> int:
 @instantiate_tasks.task("deploy_local")
 async def deploy_local(ctx: InstantiateContext) -> LocalDeployed:
     """Deploy every local part on its PoP, in parallel; the servers, for ``activate``."""
-    rt = ctx.rt
+    rt: DeployPorts = ctx.rt
     graph = _graph(ctx)
     placement = _placement(ctx)
     plan = _addresses(ctx, "deploy_local").plan
@@ -334,7 +347,7 @@ async def deploy_local(ctx: InstantiateContext) -> LocalDeployed:
 
         def record(kind: HandleKind, resource_id: str, handle: Handle) -> None:
             if not journal.count:
-                _mid_effect(ctx, "deploy_local")
+                _mid_effect(rt, ctx.state.operation_id, "deploy_local")
             journal.created(
                 StoredHandle(
                     service_id, str(part), pop, kind, resource_id, encode_handle(kind, handle)
@@ -377,7 +390,10 @@ async def deploy_local(ctx: InstantiateContext) -> LocalDeployed:
             record_part,
             [
                 _part_event(
-                    ctx, part, f"deployed {len(vnfs)} functions ({servers} servers) on PoP {pop}"
+                    rt,
+                    ctx.state.operation_id,
+                    part,
+                    f"deployed {len(vnfs)} functions ({servers} servers) on PoP {pop}",
                 )
             ],
         )
@@ -394,7 +410,7 @@ async def deploy_local(ctx: InstantiateContext) -> LocalDeployed:
 async def undeploy_local(ctx: InstantiateContext) -> None:
     # Also what a failed run left without a record: handles and tags on every part placed,
     # recorded or named by an open intent (see ``spfed.lifecycle.undo``).
-    rt = ctx.rt
+    rt: UndeployPorts = ctx.rt
     await undeploy_local_parts(rt, ctx.state.service_id, await held_local_parts(rt, ctx.state))
 
 
@@ -405,7 +421,7 @@ async def undeploy_local(ctx: InstantiateContext) -> None:
 async def delegate_subservices(ctx: InstantiateContext) -> Delegated:
     """Send each lower SP its sub-graph as one sub-service, in parallel, and follow them;
     each part's sub-service."""
-    rt = ctx.rt
+    rt: DelegationPorts = ctx.rt
     graph = _graph(ctx)
     placement = _placement(ctx)
     plan = _addresses(ctx, "delegate_subservices").plan
@@ -436,13 +452,17 @@ async def delegate_subservices(ctx: InstantiateContext) -> Delegated:
         )
 
         async def created(remote_id: str) -> None:
-            _mid_effect(ctx, "delegate_subservices")
+            _mid_effect(rt, state.operation_id, "delegate_subservices")
             remote.service_id = remote_id
             stored = await rt.services.put_part(
                 state.service_id,
                 position,
                 replace(base, remote_service_id=remote_id),
-                [_part_event(ctx, part, f"delegated to {lower_id} as {remote_id}")],
+                [
+                    _part_event(
+                        rt, state.operation_id, part, f"delegated to {lower_id} as {remote_id}"
+                    )
+                ],
             )
             rt.events.publish(state.service_id, stored)
 
@@ -476,9 +496,10 @@ async def release_subservices(ctx: InstantiateContext) -> None:
     # the open intents every part that may have been sent (found by request id). What
     # cannot be released stays in the output (and its intent open), for a later
     # TerminateService. A termination waits for a lower SP until its deadline.
+    rt: ReleasePorts = ctx.rt
     state = ctx.state
-    remote = await held_subservices(ctx.rt, state, ctx.sending)
-    await release_delegated_parts(ctx.rt, state.service_id, state.operation_id, remote, ctx.retry)
+    remote = await held_subservices(rt, state, ctx.sending)
+    await release_delegated_parts(rt, state.service_id, state.operation_id, remote, ctx.retry)
 
 
 # --- verify_addresses ----------------------------------------------------------------
@@ -493,7 +514,7 @@ async def verify_addresses(ctx: InstantiateContext) -> None:
         FailedPrecondition: a lower SP assigned outside its constraints, or two
             interfaces share an address, a MAC or a port id.
     """
-    rt = ctx.rt
+    rt: AddressPorts = ctx.rt
     record = ServiceRecord(
         id=ctx.state.service_id,
         name="",
@@ -529,7 +550,7 @@ async def connect_wan(ctx: InstantiateContext) -> None:
         ResourceExhausted: a WAN link lacks bandwidth, or the WIM's VNIs ran out.
         FailedPrecondition: no WAN path within the bounds, or no border toward a lower SP.
     """
-    rt = ctx.rt
+    rt: WanPorts = ctx.rt
     if rt.wim is None:
         return
     borders = rt.config.catalogue.borders
@@ -544,7 +565,8 @@ async def connect_wan(ctx: InstantiateContext) -> None:
             f"{d.link} {'-'.join(d.nodes)} {d.bandwidth_mbps:g} Mbit/s" for d in demands
         )
         await _emit(
-            ctx,
+            rt,
+            ctx.state.service_id,
             new_event(
                 rt.origin,
                 ServiceEventKind.PART_CHANGED,
@@ -556,7 +578,8 @@ async def connect_wan(ctx: InstantiateContext) -> None:
 
 @connect_wan.compensator
 async def disconnect_wan(ctx: InstantiateContext) -> None:
-    await release_service_wan(ctx.rt, ctx.state.service_id)
+    rt: WanReleasePorts = ctx.rt
+    await release_service_wan(rt, ctx.state.service_id)
 
 
 # --- activate ------------------------------------------------------------------------
@@ -566,8 +589,9 @@ async def disconnect_wan(ctx: InstantiateContext) -> None:
 async def activate(ctx: InstantiateContext) -> None:
     """Wait until every local server ``deploy_local`` created is ACTIVE at its VIM (each
     VIM's own wait)."""
-    timeout = ctx.rt.config.workflow.task_timeout_s
-    vims = ctx.rt.vims
+    rt: ActivatePorts = ctx.rt
+    timeout = rt.config.workflow.task_timeout_s
+    vims = rt.vims
     deployed = ctx.state.outputs.deploy_local
     servers = deployed.servers if deployed is not None else []
     await gather_all(*(vims[pop].wait_active(handle, timeout) for pop, handle in servers))

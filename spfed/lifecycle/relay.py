@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from spfed.gathering import gather_all
 from spfed.lifecycle.context import RemotePart
-from spfed.lifecycle.runtime import NodeRuntime
+from spfed.lifecycle.ports import EventPorts
 from spfed.model import DelegatedPart, ServiceEvent
 
 __all__ = ["EventRelay"]
@@ -24,7 +24,7 @@ class EventRelay:
 
     def __init__(
         self,
-        rt: NodeRuntime,
+        rt: EventPorts,
         service_id: str,
         operation_id: str,
         part: DelegatedPart,

@@ -25,8 +25,8 @@ import time
 from spfed.errors import SpfedError, error_for_code
 from spfed.lifecycle.context import RemotePart, RetryUntil
 from spfed.lifecycle.events import new_event
+from spfed.lifecycle.ports import EventPorts, ReleasePorts
 from spfed.lifecycle.relay import EventRelay
-from spfed.lifecycle.runtime import NodeRuntime
 from spfed.model import DelegatedPart, ServiceEventKind, ServiceState
 from upper_sp.delegation import find_subservice, release
 
@@ -47,7 +47,7 @@ def delegation_request_id(node_id: str, service_id: str, part: DelegatedPart) ->
 
 
 async def release_delegated_parts(
-    rt: NodeRuntime,
+    rt: ReleasePorts,
     service_id: str,
     operation_id: str,
     remotes: dict[DelegatedPart, RemotePart],
@@ -95,7 +95,7 @@ async def release_delegated_parts(
 
 
 async def _release_part(
-    rt: NodeRuntime,
+    rt: ReleasePorts,
     service_id: str,
     operation_id: str,
     part: DelegatedPart,
@@ -138,7 +138,7 @@ async def _release_part(
 
 
 async def _release_with_retries(
-    rt: NodeRuntime,
+    rt: ReleasePorts,
     service_id: str,
     operation_id: str,
     part: DelegatedPart,
@@ -189,7 +189,7 @@ async def _release_with_retries(
 
 
 async def _waiting_event(
-    rt: NodeRuntime,
+    rt: EventPorts,
     service_id: str,
     operation_id: str,
     part: DelegatedPart,

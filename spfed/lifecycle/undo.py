@@ -34,8 +34,14 @@ from lower_sp.local.leaves import Handle, decode_handle, handle_id, undeploy
 from spfed.errors import SpfedError
 from spfed.gathering import gather_all
 from spfed.lifecycle.context import Delegated, InstantiateState, RemotePart
+from spfed.lifecycle.ports import (
+    NodeIdentity,
+    ReleasePorts,
+    UndeployPorts,
+    UndoPorts,
+    WanReleasePorts,
+)
 from spfed.lifecycle.release import release_delegated_parts
-from spfed.lifecycle.runtime import NodeRuntime
 from spfed.lifecycle.wan import connectivity_prefix, release_wan
 from spfed.model import (
     DelegatedPart,
@@ -60,7 +66,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-def part_intent(rt: NodeRuntime, service_id: str, part: LocalPart) -> Intent:
+def part_intent(rt: NodeIdentity, service_id: str, part: LocalPart) -> Intent:
     """The intent a local part's VIM creations are announced with."""
     return Intent(
         vim_tag(rt.node_id, service_id, str(part)),
@@ -76,7 +82,7 @@ def wan_intent(service_id: str) -> Intent:
     return Intent(connectivity_prefix(service_id), IntentKind.WAN, service_id, "")
 
 
-async def held_local_parts(rt: NodeRuntime, state: InstantiateState) -> list[LocalPart]:
+async def held_local_parts(rt: UndeployPorts, state: InstantiateState) -> list[LocalPart]:
     """Every local part that may hold VIM resources of the service: placed, recorded, or
     named by an open intent (on a PoP the node still has)."""
     parts = {p for p in state.placement.values() if isinstance(p, LocalPart)}
@@ -92,7 +98,7 @@ async def held_local_parts(rt: NodeRuntime, state: InstantiateState) -> list[Loc
 
 
 async def held_subservices(
-    rt: NodeRuntime, state: InstantiateState, sending: dict[DelegatedPart, RemotePart]
+    rt: ReleasePorts, state: InstantiateState, sending: dict[DelegatedPart, RemotePart]
 ) -> dict[DelegatedPart, RemotePart]:
     """Every delegated part whose sub-service may still exist below, kept in
     ``state.outputs.delegate_subservices`` (which the release then empties part by part).
@@ -134,7 +140,7 @@ async def held_subservices(
 
 
 async def undeploy_local_parts(
-    rt: NodeRuntime, service_id: str, parts: Sequence[LocalPart]
+    rt: UndeployPorts, service_id: str, parts: Sequence[LocalPart]
 ) -> None:
     """Delete every resource of local parts, recorded or only tagged; drop their records
     and close their intents."""
@@ -179,13 +185,13 @@ async def undeploy_local_parts(
         rt.capacity_changed()
 
 
-async def release_service_wan(rt: NodeRuntime, service_id: str) -> None:
+async def release_service_wan(rt: WanReleasePorts, service_id: str) -> None:
     """Delete the service's WIM connectivity services and close its WAN intent."""
     await release_wan(rt.wim, service_id)
     await rt.intents.close(wan_intent(service_id).key)
 
 
-async def reconcile_intents(rt: NodeRuntime) -> int:
+async def reconcile_intents(rt: UndoPorts) -> int:
     """Undo the open intents whose service no longer owns them; how many were undone.
 
     Each is undone on its own: one that fails (its PoP or lower SP unreachable)
@@ -217,7 +223,7 @@ async def reconcile_intents(rt: NodeRuntime) -> int:
     return undone
 
 
-async def _orphaned(rt: NodeRuntime, intent: Intent) -> bool:
+async def _orphaned(rt: UndoPorts, intent: Intent) -> bool:
     """Whether nothing but the journal still answers for the intent's effect."""
     record = await rt.services.get_service(intent.service_id)
     if record is not None and record.state not in (ServiceState.FAILED, ServiceState.TERMINATED):
@@ -228,7 +234,7 @@ async def _orphaned(rt: NodeRuntime, intent: Intent) -> bool:
     return not (failed and intent.kind is IntentKind.DELEGATION)
 
 
-async def _undo(rt: NodeRuntime, intent: Intent) -> None:
+async def _undo(rt: UndoPorts, intent: Intent) -> None:
     match intent.kind:
         case IntentKind.VIM_PART:
             if intent.target not in rt.vims:
