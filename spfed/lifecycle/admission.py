@@ -12,8 +12,9 @@ before passed:
    service is the call's error rather than a failed operation.
 
 Stages 2 and 3 are pure functions of their arguments (snapshots taken on the
-event loop), so they can run on a worker thread (``AdmissionWorker``); their
-inputs are bounded by stage 1.
+event loop), and their arguments and results pickle, so they run in the
+admission worker process (``AdmissionWorker``); their inputs are bounded by
+stage 1.
 """
 
 from __future__ import annotations
