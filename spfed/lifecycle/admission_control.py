@@ -28,6 +28,7 @@ import asyncio
 import atexit
 import contextlib
 import functools
+import importlib
 import multiprocessing
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -74,6 +75,15 @@ def _stop_pools() -> None:
         _pools.clear()
 
 
+_STAGES = "spfed.lifecycle.admission"
+"""The module of the admission stages, and through it everything they import."""
+
+
+def _import_stages() -> None:
+    """In a worker: import the stages now, not at the first admission."""
+    importlib.import_module(_STAGES)
+
+
 class AdmissionWorker:
     """Runs pure admission stages away from the event loop, one deadline each.
 
@@ -112,6 +122,17 @@ class AdmissionWorker:
                 f"admission took longer than {timeout_s:g}s (limits.admission_timeout_s);"
                 " the request is too large for this node"
             ) from None
+
+    def start(self) -> None:
+        """Start the worker processes now, and have them import the stages, without waiting.
+
+        A worker takes about a second to start and import; a node's lifecycle calls
+        this when it is made, so that its first admission does not wait for that.
+        """
+        if self._processes > 0:
+            pool = _process_pool(self._processes)
+            for _ in range(self._processes):
+                pool.schedule(_import_stages)
 
     def _thread_pool(self) -> Executor:
         if self._threads is None:

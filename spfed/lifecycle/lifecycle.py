@@ -97,6 +97,8 @@ class ServiceLifecycle(ServiceRuns):
         super().__init__(rt)
         limits = rt.config.limits
         self._admissions = AccountGate(limits.admissions_per_account, _ADMISSION_RETRY_S)
+        # The worker starts and imports meanwhile, not at the first admission.
+        rt.admission.start()
 
     # --- instantiate --------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import threading
 import time
@@ -11,7 +12,11 @@ import pytest
 
 from spfed.errors import DeadlineExceeded, FieldViolation, InvalidArgument, ResourceExhausted
 from spfed.lifecycle.admission import check_request
-from spfed.lifecycle.admission_control import AccountGate, AdmissionWorker
+from spfed.lifecycle.admission_control import (
+    AccountGate,
+    AdmissionWorker,
+    _stop_pools,
+)
 from spfed.model import (
     AddressConstraints,
     DescriptorLimits,
@@ -135,6 +140,17 @@ async def test_the_worker_runs_stages_in_another_process_and_keeps_their_errors(
     with pytest.raises(InvalidArgument) as caught:
         await worker.run(5.0, _refuse, "nsd.name")
     assert caught.value.field_violations == (FieldViolation("nsd.name", "why"),)
+
+
+async def test_start_starts_the_worker_before_any_stage_is_sent() -> None:
+    _stop_pools()
+    assert not multiprocessing.active_children()
+    worker = AdmissionWorker(processes=1)
+    worker.start()
+    started = multiprocessing.active_children()
+    assert len(started) == 1
+    pid, _ = await worker.run(30.0, _where)
+    assert pid == started[0].pid  # the stage ran in the worker started beforehand
 
 
 async def test_a_stage_past_its_deadline_ends_its_worker_and_the_next_stage_runs() -> None:
