@@ -9,7 +9,7 @@ BUF    := node_modules/.bin/buf
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP     := $(VENV)/.dev-installed
 
-.PHONY: demo demo-dataplane demo-slice test crash-matrix lint format imports typecheck pytest proto buf-lint bench bench-openstack clean help openstack-up openstack-down openstack-status
+.PHONY: demo demo-dataplane demo-slice image test crash-matrix lint format imports typecheck pytest proto buf-lint bench bench-openstack clean help openstack-up openstack-down openstack-status
 
 help:
 	@echo "make demo   - run a 4-operator, 3-level federation end to end"
@@ -19,6 +19,7 @@ help:
 	@echo "make bench  - latency benchmarks: instantiate/terminate, token and TLS cost (prints figures)"
 	@echo "make bench-openstack - the OpenStack driver on the qualification cloud (prints figures)"
 	@echo "make proto  - regenerate spfed/api/v1 from proto/"
+	@echo "make image  - build the spfed image (Dockerfile) and the compose federation's PostgreSQL image"
 	@echo "make openstack-up     - start a real local OpenStack for tests/openstack (kept running)"
 	@echo "make openstack-down   - stop it and remove its databases, vhost and files"
 	@echo "make openstack-status - is it running and healthy?"
@@ -59,11 +60,13 @@ format: $(DEV_STAMP)
 # buf ships as the npm package @bufbuild/buf (exact version in package.json),
 # installed locally. `npm install`, not `npm ci`: the lock can only hold the
 # platform packages the registry serves, and `npm ci` refuses a lock without
-# all of buf's optional platform packages. Without npm only this step is
-# skipped; with CI=true it must run.
+# all of buf's optional platform packages. `--no-save`: npm installs what the
+# lock pins (integrity checked) but never rewrites package-lock.json, which
+# would otherwise gain the platform package of this machine and leave the tree
+# dirty. Without npm only this step is skipped; with CI=true it must run.
 buf-lint: $(DEV_STAMP)
 	@if command -v npm >/dev/null 2>&1; then \
-	  { test -x $(BUF) || npm install --silent --no-audit --no-fund; } && \
+	  { test -x $(BUF) || npm install --no-save --silent --no-audit --no-fund; } && \
 	  $(PY) scripts/gen_proto.py --buf-deps build/proto-deps && $(BUF) lint && echo "buf lint: clean"; \
 	elif [ "$$CI" = "true" ]; then \
 	  echo "buf lint: npm is required when CI=true" >&2; exit 1; \
@@ -86,6 +89,12 @@ pytest: $(DEV_STAMP)
 # pyproject.toml deselects by default. Some 10-15 minutes on 2 cores.
 crash-matrix: $(DEV_STAMP)
 	$(BIN)/pytest -q -m crash_matrix tests/crash
+
+# The node image (Dockerfile) and the PostgreSQL image of docker-compose.yml. Where the base
+# images cannot be pulled, their base is built from Debian's packages (debootstrap, as root)
+# and kept as spfed-base:bookworm; see scripts/build_image.py.
+image:
+	$(PYTHON) scripts/build_image.py
 
 proto: $(DEV_STAMP)
 	$(PY) scripts/gen_proto.py

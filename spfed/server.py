@@ -13,13 +13,21 @@ RESOURCE_EXHAUSTED: gRPC's documented status for a message over the
 configured limit (doc/statuscodes.md, "Sent or received message was larger
 than configured limit"). The margin between the two lets a caller that is
 slightly over learn which setting it crossed, while memory stays bounded.
+
+``grpc.health.v1.Health`` answers ``Check``, ``Watch`` and ``List`` (grpc's
+reference servicer leaves ``List`` unimplemented). Reflection serves the API,
+and also ``google/rpc/error_details.proto``: the ``BadRequest``,
+``QuotaFailure``, ``ErrorInfo`` and ``RetryInfo`` that errors carry in their
+``google.rpc.Status`` details, so a client without stubs can decode them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import grpc
+from google.rpc import error_details_pb2
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
@@ -41,12 +49,24 @@ from spfed.api.v1 import (
 from spfed.model import DescriptorLimits, Principal
 from spfed.tls import ServerTls
 
-__all__ = ["GATEKEEPER_SERVICE", "PLATFORM_SERVICE", "ApiServer"]
+__all__ = [
+    "ERROR_DETAILS_FILE",
+    "GATEKEEPER_SERVICE",
+    "PLATFORM_SERVICE",
+    "ApiServer",
+    "NodeHealth",
+]
 
 PLATFORM_SERVICE = platform_service_pb2.DESCRIPTOR.services_by_name["PlatformService"].full_name
 """``spfed.v1.PlatformService``."""
 GATEKEEPER_SERVICE = gatekeeper_pb2.DESCRIPTOR.services_by_name["GatekeeperService"].full_name
 """``spfed.v1.GatekeeperService``."""
+
+ERROR_DETAILS_FILE = error_details_pb2.DESCRIPTOR.name
+"""``google/rpc/error_details.proto``: the types of the details of every error a node sends.
+
+Reflection serves the files of the default descriptor pool, and this module puts that file
+there (by importing its generated module) whatever else the node imports."""
 
 _OPTIONS = (
     ("grpc.keepalive_time_ms", 30_000),
@@ -57,6 +77,29 @@ _OPTIONS = (
 
 TRANSPORT_FACTOR = 2
 """grpc's own bound on a request, in multiples of ``limits.max_request_bytes``."""
+
+
+class NodeHealth(health.aio.HealthServicer):  # type: ignore[misc]  # grpc_health is untyped
+    """grpc's asyncio health servicer, plus ``List``.
+
+    ``List`` answers a snapshot of every service whose status was set (``""``
+    for the whole server, and ``spfed.v1.PlatformService``), as the health
+    protocol asks; the reference servicer raises ``NotImplementedError``,
+    which a client saw as INTERNAL.
+    """
+
+    async def List(  # the gRPC method's name
+        self, request: health_pb2.HealthListRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> health_pb2.HealthListResponse:
+        # The reference servicer keeps the statuses set so far in _server_status
+        # (grpcio-health-checking is pinned; tests/unit/test_health_list.py guards this).
+        statuses: dict[str, int] = dict(self._server_status)
+        return health_pb2.HealthListResponse(
+            statuses={
+                name: health_pb2.HealthCheckResponse(status=status)
+                for name, status in sorted(statuses.items())
+            }
+        )
 
 
 class ApiServer:
@@ -87,7 +130,7 @@ class ApiServer:
         )
         platform_service_pb2_grpc.add_PlatformServiceServicer_to_server(servicer, self.server)
         gatekeeper_pb2_grpc.add_GatekeeperServiceServicer_to_server(gatekeeper, self.server)
-        self.health = health.aio.HealthServicer()
+        self.health = NodeHealth()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         reflection.enable_server_reflection(
             (PLATFORM_SERVICE, GATEKEEPER_SERVICE, health.SERVICE_NAME, reflection.SERVICE_NAME),

@@ -15,6 +15,7 @@ sign-in (see ``spfed login``).
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -268,12 +269,17 @@ def rotate_key(
 
 @account.command("hash-password")
 @click.option("--password-stdin", is_flag=True, help="Read the password from stdin.")
-def hash_password(password_stdin: bool) -> None:
+@json_option
+def hash_password(password_stdin: bool, as_json: bool) -> None:
     """Print an scrypt hash of a password, for ``auth.accounts`` in a node's configuration."""
     from spfed.auth import hash_password as make_hash
     from spfed.errors import InvalidArgument
 
     try:
-        click.echo(make_hash(_password(password_stdin)))
+        encoded = make_hash(_password(password_stdin))
     except InvalidArgument as exc:
         raise click.UsageError(exc.message) from exc
+    if as_json:
+        click.echo(json.dumps({"password_hash": encoded}, indent=2))
+    else:
+        click.echo(encoded)

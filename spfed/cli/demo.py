@@ -9,31 +9,36 @@
 4. The service tree: which operator, which PoP, which prefixes.
 5. Terminate, and show every PoP back at its starting capacity.
 6. ``spfed topology down``, whatever happened.
+
+With ``--json`` the narrative goes to stderr and stdout gets one JSON summary:
+the topology, the service, the checks (address plan, capacities) and ``ok``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
 import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
+
+from spfed.cli._examples import EXAMPLES
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from spfed.model import Catalogue, InstantiateRequest, Resources, ServiceRecord
+    from spfed.errors import SpfedError
+    from spfed.model import Catalogue, ErrorStatus, InstantiateRequest, Resources, ServiceRecord
     from spfed.topology import Topology, TopologyState
 
 __all__ = ["demo"]
 
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = ROOT / "examples"
 SERVICE_FILES = (
     "nsd-secure-chain.yml",
     "vnfd-firewall.yml",
@@ -67,48 +72,99 @@ DEMO_ENVIRONMENT = {
     default=None,
     help="Where the topology keeps configs, databases and logs (default: a temporary one).",
 )
-def demo(topology_file: Path, state_dir: Path | None) -> None:
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print a JSON summary on stdout (the service, each check, the time taken) and the"
+    " demo's narrative on stderr.",
+)
+def demo(topology_file: Path, state_dir: Path | None, as_json: bool) -> None:
     """Bring up 4 operators on 3 levels, run a service across them, tear it all down."""
     os.environ.update(DEMO_ENVIRONMENT)
+    summary: dict[str, Any] = {"topology_file": str(topology_file)}
     with tempfile.TemporaryDirectory(prefix="spfed-demo-") as scratch:
-        code = asyncio.run(_demo(topology_file, state_dir or Path(scratch)))
+        try:
+            code = asyncio.run(
+                _demo(topology_file, state_dir or Path(scratch), summary, stderr=as_json)
+            )
+        except Exception as exc:
+            if not as_json:
+                raise
+            code = 1
+            summary["error"] = _error_json(exc)
+    summary["ok"] = code == 0
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
     sys.exit(code)
 
 
-async def _demo(topology_file: Path, state_root: Path) -> int:
+def _error_json(exc: Exception) -> dict[str, Any]:
+    """The ``error`` member of the summary: a domain error's JSON form, else the exception."""
+    from spfed.cli._render import error_json
+    from spfed.errors import SpfedError
+    from spfed.topology import LaunchError, TopologyFileError
+
+    if isinstance(exc, SpfedError):
+        return dict(error_json(exc)["error"])
+    if isinstance(exc, TopologyFileError):
+        return {"code": "INVALID_ARGUMENT", "message": "\n".join(exc.problems)}
+    if isinstance(exc, LaunchError):
+        return {"code": "UNAVAILABLE", "message": str(exc), "log_tail": list(exc.log_tail)}
+    return {"code": "UNKNOWN", "message": f"{type(exc).__name__}: {exc}"}
+
+
+async def _demo(
+    topology_file: Path, state_root: Path, summary: dict[str, Any], *, stderr: bool = False
+) -> int:
     from spfed.cli._render import make_console
     from spfed.topology import down, load_topology, up
 
-    console = make_console()
+    console = make_console(stderr=stderr)
     began = time.monotonic()
     topology = load_topology(topology_file)
     console.rule(f"[bold]1. spfed topology up {topology_file.name}")
     state = await asyncio.to_thread(up, topology_file, state_root)
+    summary["topology"] = state.name
+    summary["operators"] = [
+        {"id": op.id, "level": op.level, "parents": op.parents, "address": op.address}
+        for op in state.operators.values()
+    ]
     try:
         _print_topology(console, topology, state)
-        code = await _run(console, topology, state)
+        code = await _run(console, topology, state, summary)
     finally:
         console.rule("[bold]6. spfed topology down")
         results = await asyncio.to_thread(down, state)
         for result in results:
             console.print(f"  {result.operator:<14} {result.outcome.value}")
-    console.print(f"\n[bold]demo finished in {time.monotonic() - began:.1f} s[/]")
+        summary["down"] = {r.operator: r.outcome.value for r in results}
+    elapsed = time.monotonic() - began
+    summary["elapsed_s"] = round(elapsed, 2)
+    console.print(f"\n[bold]demo finished in {elapsed:.1f} s[/]")
     return code
 
 
-async def _run(console: Console, topology: Topology, state: TopologyState) -> int:
+async def _run(
+    console: Console, topology: Topology, state: TopologyState, summary: dict[str, Any]
+) -> int:
     capacities = _Capacities(topology, state)
     try:
-        return await _steps(console, topology, state, capacities)
+        return await _steps(console, topology, state, capacities, summary)
     finally:
         await capacities.close()
 
 
 async def _steps(
-    console: Console, topology: Topology, state: TopologyState, capacities: _Capacities
+    console: Console,
+    topology: Topology,
+    state: TopologyState,
+    capacities: _Capacities,
+    summary: dict[str, Any],
 ) -> int:
+    """The demo's steps 2 to 5; what each showed goes into ``summary`` too."""
     from spfed.cli._address_plan import print_address_plan
-    from spfed.cli._render import error_lines, follow, service_tree
+    from spfed.cli._render import follow, service_tree
     from spfed.client import PlatformClient
     from spfed.errors import SpfedError
     from spfed.model import Resources, ServiceState
@@ -132,15 +188,14 @@ async def _steps(
         try:
             op = await client.instantiate(_request())
         except SpfedError as error:
-            for line in error_lines(error):
-                console.print(f"[red]{line}")
-            return 1
+            return _failed(console, summary, error, "instantiation refused")
         console.print(f"service {op.service_id}, operation {op.id}, owned by {customer}")
+        summary["service"] = {"id": op.service_id, "operation": op.id, "owner": customer}
         record = await follow(client, op.service_id, console, operation_id=op.id)
+        summary["service"]["instantiated"] = record.state.value
         if record.state is not ServiceState.ACTIVE:
-            for line in error_lines(record.error) if record.error else ["failed"]:
-                console.print(f"[red]{line}")
-            return 1
+            return _failed(console, summary, record.error, "failed")
+        summary["service"]["operators"] = _levels(record)
 
         console.rule("[bold]4. The service tree and its address plan")
         console.print(service_tree(record))
@@ -150,6 +205,10 @@ async def _steps(
         expected = {pop: free - held.get(pop, Resources()) for pop, free in before.items()}
         during = await capacities.settled(expected)
         _print_capacity(console, "PoP capacity in use", topology, before, during)
+        summary["checks"] = {
+            "address_plan_holds": plan_holds,
+            "catalogues_show_the_service": during == expected,
+        }
         if during != expected:
             console.print("[red]some PoP's catalogue does not show what the service holds")
         if not plan_holds or during != expected:
@@ -158,17 +217,29 @@ async def _steps(
         console.rule("[bold]5. Terminate")
         term = await client.terminate(op.service_id, f"demo-terminate-{op.service_id}")
         record = await follow(client, op.service_id, console, operation_id=term.id)
+        summary["service"]["terminated"] = record.state.value
         if record.state is not ServiceState.TERMINATED:
-            for line in error_lines(record.error) if record.error else ["termination failed"]:
-                console.print(f"[red]{line}")
-            return 1
+            return _failed(console, summary, record.error, "termination failed")
         after = await capacities.settled(before)
         _print_capacity(console, "PoP capacity after", topology, before, after)
+        summary["checks"]["capacity_back_after_terminate"] = after == before
         if after != before:
             console.print("[red]some PoP did not get its capacity back")
             return 1
         console.print("[green]every PoP is back at its starting capacity")
     return 0
+
+
+def _failed(
+    console: Console, summary: dict[str, Any], error: SpfedError | ErrorStatus | None, what: str
+) -> int:
+    """Show why a step failed (``what`` when there is no error to show); the exit status, 1."""
+    from spfed.cli._render import error_json, error_lines
+
+    for line in error_lines(error) if error is not None else [what]:
+        console.print(f"[red]{line}")
+    summary["error"] = error_json(error)["error"] if error is not None else {"message": what}
+    return 1
 
 
 def _request() -> InstantiateRequest:
@@ -288,7 +359,8 @@ def _print_catalogue(console: Console, catalogue: Catalogue) -> None:
         )
 
 
-def _print_spread(console: Console, record: ServiceRecord) -> None:
+def _levels(record: ServiceRecord) -> dict[str, int]:
+    """The operators a service reaches, each with its level (1: the node asked)."""
     levels: dict[str, int] = {}
 
     def walk(node: ServiceRecord, level: int) -> None:
@@ -298,6 +370,11 @@ def _print_spread(console: Console, record: ServiceRecord) -> None:
                 walk(part.remote, level + 1)
 
     walk(record, 1)
+    return levels
+
+
+def _print_spread(console: Console, record: ServiceRecord) -> None:
+    levels = _levels(record)
     spread = ", ".join(f"{op} (level {lvl})" for op, lvl in levels.items())
     console.print(f"[bold]{len(levels)} operators on {max(levels.values())} levels:[/] {spread}")
 

@@ -14,21 +14,27 @@ Needs root.
    function answers, in order, each at its own operator.
 4. Delete the slice, unplug the customer, ``spfed topology down`` (which
    removes the data plane), and check that nothing of it is left.
+
+With ``--json`` the narrative goes to stderr and stdout gets one JSON summary:
+the slice, the packets (ICMP, the route, UDP), what was left behind, ``ok``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
+import json
 import os
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
+
+from spfed.cli._examples import EXAMPLES
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -40,8 +46,6 @@ if TYPE_CHECKING:
 
 __all__ = ["demo_dataplane"]
 
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = ROOT / "examples"
 SLICE = EXAMPLES / "slices" / "nst-three-operators.yml"
 SLICE_FILES = (
     EXAMPLES / "slices" / "nsd-fw-hop.yml",
@@ -76,54 +80,77 @@ _CUSTOMER = "acme"
     default=None,
     help="Where the topology keeps configs, databases and logs (default: a temporary one).",
 )
-def demo_dataplane(topology_file: Path, state_dir: Path | None) -> None:
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print a JSON summary on stdout (the slice, the packets, what was left) and the"
+    " demo's narrative on stderr.",
+)
+def demo_dataplane(topology_file: Path, state_dir: Path | None, as_json: bool) -> None:
     """Send real packets through a slice that spans three operators (needs root)."""
     if os.geteuid() != 0:
-        click.echo(
+        message = (
             "spfed demo-dataplane needs root: it builds network namespaces, veth pairs and"
-            " VXLAN tunnels (try: sudo make demo-dataplane)",
-            err=True,
+            " VXLAN tunnels (try: sudo make demo-dataplane)"
         )
+        click.echo(message, err=True)
+        if as_json:
+            click.echo(json.dumps({"error": {"code": "PERMISSION_DENIED", "message": message}}))
         sys.exit(2)
+    summary: dict[str, Any] = {"topology_file": str(topology_file)}
     with tempfile.TemporaryDirectory(prefix="spfed-dataplane-") as scratch:
-        code = asyncio.run(_demo(topology_file, state_dir or Path(scratch)))
+        code = asyncio.run(_demo(topology_file, state_dir or Path(scratch), summary, as_json))
+    summary["ok"] = code == 0
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
     sys.exit(code)
 
 
-async def _demo(topology_file: Path, state_root: Path) -> int:
+async def _demo(
+    topology_file: Path, state_root: Path, summary: dict[str, Any], stderr: bool = False
+) -> int:
     from spfed.cli._render import make_console
     from spfed.netns import inventory
     from spfed.topology import down, load_topology, up
     from spfed.topology.dataplane import netns_prefix
 
-    console = make_console()
+    console = make_console(stderr=stderr)
     began = time.monotonic()
     topology = load_topology(topology_file)
     if topology.dataplane != "netns":
         console.print(f"[red]{topology_file} has no `dataplane: netns`")
+        summary["error"] = {"message": f"{topology_file} has no `dataplane: netns`"}
         return 2
     prefix = netns_prefix(topology.name)
     console.rule(f"[bold]1. spfed topology up {topology_file.name} (data plane: netns)")
     state = await asyncio.to_thread(up, topology_file, state_root)
+    summary["topology"] = state.name
+    summary["operators"] = {op_id: op.address for op_id, op in state.operators.items()}
     try:
         for op_id, op in state.operators.items():
             console.print(f"  {op_id:<14} level {op.level}  {op.address}")
-        code = await _steps(console, state, prefix)
+        code = await _steps(console, state, prefix, summary)
     finally:
         console.rule("[bold]5. spfed topology down")
         for result in await asyncio.to_thread(down, state):
             console.print(f"  {result.operator:<14} {result.outcome.value}")
     left = await inventory(prefix)
+    summary["left_behind"] = "" if left.empty else str(left)
     if left.empty:
         console.print(f"[green]no namespace or link of {prefix} is left")
     else:
         console.print(f"[red]left behind: {left}")
         code = code or 1
-    console.print(f"\n[bold]demo finished in {time.monotonic() - began:.1f} s[/]")
+    elapsed = time.monotonic() - began
+    summary["elapsed_s"] = round(elapsed, 2)
+    console.print(f"\n[bold]demo finished in {elapsed:.1f} s[/]")
     return code
 
 
-async def _steps(console: Console, state: TopologyState, prefix: str) -> int:
+async def _steps(
+    console: Console, state: TopologyState, prefix: str, summary: dict[str, Any]
+) -> int:
     from spfed.cli._address_plan import print_address_plan
     from spfed.cli._render import error_lines, service_tree
     from spfed.cli.slice import slice_lines
@@ -146,6 +173,7 @@ async def _steps(console: Console, state: TopologyState, prefix: str) -> int:
         created = await client.create_slice(_request())
         made = await _settled(client, created.id)
         console.print("\n".join(slice_lines(made)))
+        summary["slice"] = {"id": made.id, "created": made.state.value}
         if made.state is not SliceState.ACTIVE:
             for line in error_lines(made.error) if made.error else ["failed"]:
                 console.print(f"[red]{line}")
@@ -159,7 +187,7 @@ async def _steps(console: Console, state: TopologyState, prefix: str) -> int:
         console.rule("[bold]3. Real packets: the customer's ingress to its egress")
         accesses = [a for record in services for a in await attach_customer(fabric, record)]
         try:
-            code = await _probe(console, services, accesses)
+            code = await _probe(console, services, accesses, summary)
         finally:
             await detach_customer(fabric, accesses)
 
@@ -167,6 +195,7 @@ async def _steps(console: Console, state: TopologyState, prefix: str) -> int:
         await client.delete_slice(made.id)
         gone = await _settled(client, made.id)
         console.print("\n".join(slice_lines(gone)))
+        summary["slice"]["deleted"] = gone.state.value
         if gone.state is not SliceState.DELETED:
             return 1
     return code
@@ -186,7 +215,10 @@ async def _settled(client: PlatformClient, slice_id: str) -> SliceRecord:
 
 
 async def _probe(
-    console: Console, services: list[ServiceRecord], accesses: list[CustomerAccess]
+    console: Console,
+    services: list[ServiceRecord],
+    accesses: list[CustomerAccess],
+    summary: dict[str, Any],
 ) -> int:
     from spfed.netns import ping, trace, udp_probe
 
@@ -211,6 +243,13 @@ async def _probe(
     udp = await udp_probe(ingress.namespace.name, egress.namespace.name, egress.address, UDP_PORT)
     console.print(f"UDP {ingress.address} → {egress.address}:{UDP_PORT}: {udp.delivered}/5 arrived")
     ok = pinged.received == 3 and traced.reached and udp.delivered == 5
+    summary["packets"] = {
+        "icmp_answered": pinged.received,
+        "route": [owners.get(r or "", ("?", "?"))[1] for r in traced.routers],
+        "reached": traced.reached,
+        "udp_delivered": udp.delivered,
+        "in_order": ok,
+    }
     console.print("[green]packets cross the chain, in order" if ok else "[red]packets were lost")
     return 0 if ok else 1
 

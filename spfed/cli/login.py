@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import sys
 from typing import TYPE_CHECKING
 
 import click
 
-from spfed.cli._options import fail, node_options
+from spfed.cli._options import fail, json_option, node_options
 
 if TYPE_CHECKING:
     from spfed.cli._access import NodeTarget
@@ -27,11 +28,14 @@ __all__ = ["login", "logout"]
 @click.option(
     "--password-stdin", is_flag=True, help="Read the password from stdin instead of a prompt."
 )
-def login(node: NodeTarget, password_stdin: bool) -> None:
+@json_option
+def login(node: NodeTarget, password_stdin: bool, as_json: bool) -> None:
     """Sign in at a node as a user and cache the token for later commands.
 
     --account names the user (at a topology operator it defaults to admin,
     and the topology's generated password is used unless --password-stdin).
+    With --json, stdout gets who signed in, until when, and where the token is
+    cached (not the token itself).
     """
     from spfed.cli._access import save_login
     from spfed.client import PlatformClient
@@ -42,7 +46,7 @@ def login(node: NodeTarget, password_stdin: bool) -> None:
     try:
         tls = node.tls(address)
     except SpfedError as exc:
-        fail(exc, as_json=False)
+        fail(exc, as_json=as_json)
     account = node.account
     password = ""
     if password_stdin:
@@ -77,6 +81,21 @@ def login(node: NodeTarget, password_stdin: bool) -> None:
                 "insecure": node.insecure,
             },
         )
+        if as_json:
+            click.echo(
+                json.dumps(
+                    {
+                        "node": node.node,
+                        "address": address,
+                        "account": issued.account,
+                        "roles": [r.value for r in issued.roles],
+                        "expire_time": issued.expire_time.isoformat(),
+                        "token_cache": str(path),
+                    },
+                    indent=2,
+                )
+            )
+            return
         roles = ", ".join(r.value for r in issued.roles)
         click.echo(
             f"signed in at {node.node} as {issued.account} ({roles}) until "
@@ -86,17 +105,23 @@ def login(node: NodeTarget, password_stdin: bool) -> None:
     try:
         asyncio.run(sign_in())
     except SpfedError as exc:
-        fail(exc, as_json=False)
+        fail(exc, as_json=as_json)
 
 
 @click.command()
 @node_options
-def logout(node: NodeTarget) -> None:
+@json_option
+def logout(node: NodeTarget, as_json: bool) -> None:
     """Forget the token cached for a node."""
     from spfed.cli._access import forget_login
 
     address = node.address()
-    if forget_login(address):
+    forgotten = forget_login(address)
+    if as_json:
+        click.echo(
+            json.dumps({"node": node.node, "address": address, "signed_out": forgotten}, indent=2)
+        )
+    elif forgotten:
         click.echo(f"signed out of {node.node}")
     else:
         click.echo(f"no cached sign-in for {node.node}")

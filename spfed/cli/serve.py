@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import signal
 import sys
 from pathlib import Path
@@ -30,7 +31,14 @@ ones after 100 middle-generation collections (and, as always, 25 % growth of the
     is_flag=True,
     help="DEVELOPMENT ONLY: plaintext gRPC without TLS (tokens travel in clear).",
 )
-def serve(config_path: Path, insecure: bool) -> None:
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Log JSON lines (logging.format: json), and print on stdout one JSON line when the"
+    " node serves and one when it has stopped (or the error, if it cannot start).",
+)
+def serve(config_path: Path, insecure: bool, as_json: bool) -> None:
     """Run one node: the API, health and reflection on the configured address.
 
     Environment variables SPFED__SECTION__FIELD override single settings, e.g.
@@ -47,27 +55,46 @@ def serve(config_path: Path, insecure: bool) -> None:
         environ = dict(os.environ)
         if insecure:
             environ["SPFED__TLS__INSECURE"] = "true"
+        if as_json:
+            environ["SPFED__LOGGING__FORMAT"] = "json"
         config = load_config(config_path, environ)
     except ConfigError as exc:
-        click.echo(f"spfed serve: invalid configuration\n{exc}", err=True)
+        _refused("INVALID_ARGUMENT", f"invalid configuration\n{exc}", as_json=as_json)
         sys.exit(2)
     configure_logging(config.logging, config.id)
     try:
-        asyncio.run(_run(config))
+        asyncio.run(_run(config, as_json=as_json))
     except SpfedError as exc:
-        click.echo(f"spfed serve: {config.id} cannot start: {exc}", err=True)
+        _refused(exc.code.name, f"{config.id} cannot start: {exc}", as_json=as_json)
         sys.exit(1)
     except OSError as exc:
-        click.echo(f"spfed serve: {config.id} cannot start: {exc}", err=True)
+        _refused("UNAVAILABLE", f"{config.id} cannot start: {exc}", as_json=as_json)
         sys.exit(1)
 
 
-async def _run(config: object) -> None:
+def _refused(code: str, message: str, *, as_json: bool) -> None:
+    """Why the node does not run: on stderr, and as ``{"error": ...}`` on stdout with --json."""
+    click.echo(f"spfed serve: {message}", err=True)
+    if as_json:
+        _say({"error": {"code": code, "message": message}})
+
+
+def _say(data: dict[str, object]) -> None:
+    """One JSON line on stdout, at once (a supervisor may be reading it)."""
+    click.echo(json.dumps(data))
+    sys.stdout.flush()
+
+
+async def _run(config: object, *, as_json: bool = False) -> None:
+    import os
+
     from spfed.config import NodeConfig
     from spfed.node import Node
 
     assert isinstance(config, NodeConfig)
     node = await Node.start(config)
+    if as_json:
+        _say({"event": "serving", "node": config.id, "address": node.address, "pid": os.getpid()})
     # What exists now (modules, the configuration, the catalogue, the node's runtime) lives
     # as long as the process; scanned by every full collection it would only lengthen the
     # pause, which stalls every caller's request. The permanent generation is never scanned.
@@ -89,3 +116,5 @@ async def _run(config: object) -> None:
     await node.wait()
     for task in stopping:
         await task
+    if as_json:
+        _say({"event": "stopped", "node": config.id})

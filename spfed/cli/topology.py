@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
+from spfed.cli.topology_provision import provision
+
 if TYPE_CHECKING:
     from spfed.topology import OperatorStatus, RestartResult, StopResult, TopologyState
 
@@ -337,7 +339,12 @@ def _print_stopped(name: str, results: Sequence[StopResult], purged: bool, as_js
 @topology.command("down")
 @click.argument("name", required=False)
 @_state_dir_option
-@click.option("--purge", is_flag=True, help="Also delete its configs, databases and logs.")
+@click.option(
+    "--purge",
+    is_flag=True,
+    help="Also delete its configs, databases and logs, and drop the databases 'up' made on"
+    " its PostgreSQL server.",
+)
 @click.option(
     "--timeout",
     "timeout_s",
@@ -374,3 +381,6 @@ def down(
     except LaunchError as exc:
         _fail([f"spfed topology down: {exc}"])
     _print_stopped(state.name, results, purge, as_json)
+
+
+topology.add_command(provision)

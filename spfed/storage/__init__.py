@@ -8,7 +8,7 @@ for production. The schema evolves through Alembic migrations, applied by
 from spfed.storage.accounts import AccountStore
 from spfed.storage.addresses import AddressStore, StoredAllocation
 from spfed.storage.catalogues import CatalogueStore, WithdrawalStore
-from spfed.storage.database import Database
+from spfed.storage.database import Database, MigrationReport
 from spfed.storage.handles import HandleStore
 from spfed.storage.intents import IntentJournal
 from spfed.storage.pop_state import PopStateTable
@@ -26,6 +26,7 @@ __all__ = [
     "EngineRunStore",
     "HandleStore",
     "IntentJournal",
+    "MigrationReport",
     "NewOperation",
     "PopStateTable",
     "RequestMatch",

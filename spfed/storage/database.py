@@ -33,11 +33,14 @@ import contextlib
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, Executable, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import (
@@ -50,8 +53,9 @@ from sqlalchemy.exc import (
 from sqlalchemy.pool import StaticPool
 
 from spfed.errors import Aborted, AlreadyExists, InvalidArgument, SpfedError, Unavailable
+from spfed.storage.servers import url_problem
 
-__all__ = ["Database", "executes"]
+__all__ = ["Database", "MigrationReport", "executes"]
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -100,6 +104,16 @@ def _wal_file(engine: Engine) -> Path | None:
     return Path(f"{url.database}-wal")
 
 
+@dataclass(frozen=True)
+class MigrationReport:
+    """What ``Database.migrate`` did."""
+
+    applied: tuple[str, ...]
+    """The revisions it applied, oldest first; empty when the schema was up to date."""
+    schema: str
+    """The schema's revision afterwards (the newest one)."""
+
+
 _Work = tuple[Callable[[Connection], Any], "asyncio.Future[Any]"]
 _Outcome = tuple[bool, Any]
 _CHECKPOINT_BYTES = 4 * 1024 * 1024
@@ -144,24 +158,42 @@ class Database:
         try:
             engine = create_engine(parsed, **kwargs)
         except (NoSuchModuleError, ImportError) as exc:
-            raise InvalidArgument(
-                f"storage.url: no driver for '{parsed.drivername}': {exc}"
-            ) from exc
+            problem = url_problem(url) or f"no driver for '{parsed.drivername}': {exc}"
+            raise InvalidArgument(f"storage.url: {problem}") from exc
         if sqlite:
             event.listen(engine, "connect", _sqlite_pragmas)
         executor = ThreadPoolExecutor(1, thread_name_prefix="spfed-db")
         return cls(engine, executor, embedded=sqlite)
 
-    async def migrate(self) -> None:
-        """Bring the schema to the newest Alembic revision."""
+    async def migrate(self) -> MigrationReport:
+        """Bring the schema to the newest Alembic revision; logs and returns what was applied.
 
-        def upgrade(conn: Connection) -> None:
+        One INFO line, ``event=schema_migrated applied=0009,0010 schema=0010``
+        (``applied=none`` when the schema was already at the newest revision).
+        """
+
+        def upgrade(conn: Connection) -> MigrationReport:
+            before = MigrationContext.configure(conn).get_current_revision()
             cfg = Config()
             cfg.set_main_option("script_location", str(MIGRATIONS))
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
+            after = MigrationContext.configure(conn).get_current_revision()
+            script = ScriptDirectory.from_config(cfg)
+            applied = [
+                r.revision
+                for r in script.iterate_revisions(after, before or "base")
+                if r is not None
+            ]
+            return MigrationReport(tuple(reversed(applied)), after or "")
 
-        await self.run(upgrade)
+        report = await self.run(upgrade)
+        log.info(
+            "event=schema_migrated applied=%s schema=%s",
+            ",".join(report.applied) or "none",
+            report.schema or "empty",
+        )
+        return report
 
     def submit(self, fn: Callable[[Connection], T]) -> asyncio.Future[T]:
         """Queue ``fn`` for the database thread now; the future resolves once committed.

@@ -19,7 +19,7 @@ from spfed.topology.errors import (
 )
 from spfed.topology.launcher import up
 from spfed.topology.loader import load_topology, parse_topology
-from spfed.topology.model import CapacitySpec, OperatorSpec, PopSpec, Topology
+from spfed.topology.model import CapacitySpec, OperatorSpec, PopSpec, StorageSpec, Topology
 from spfed.topology.placement import load_placement, parse_placement
 from spfed.topology.probes import Health
 from spfed.topology.restart import RestartResult, restart
@@ -48,6 +48,7 @@ __all__ = [
     "RestartResult",
     "StopOutcome",
     "StopResult",
+    "StorageSpec",
     "Topology",
     "TopologyFileError",
     "TopologyState",

@@ -2,7 +2,10 @@
 
 Each operator gets ``<topology dir>/<operator>/`` holding ``node.yaml``, its
 SQLite database ``spfed.db``, its log ``node.log`` and the ``ready`` file its
-node writes its bound address to. The configuration comes from the topology:
+node writes its bound address to. Its database is that SQLite file, unless its
+``settings`` give a ``storage.url`` or the topology names a PostgreSQL server
+(``storage.postgresql``; see ``spfed.topology.databases``); ``storage_url``
+says which. The configuration comes from the topology:
 the PoPs, the onboarded descriptors, the lower SPs (the operators naming it as
 a parent, at their fixed addresses), the node's own fixed address on
 127.0.0.1 (chosen by ``up``, kept across restarts so that its upper SPs find
@@ -20,6 +23,7 @@ from typing import Any
 import yaml
 
 from spfed.config import NodeConfig, load_config
+from spfed.topology.databases import own_storage_url, topology_databases
 from spfed.topology.dataplane import dataplane_sections, pop_options
 from spfed.topology.model import Topology
 from spfed.topology.security import TopologySecurity
@@ -31,6 +35,7 @@ __all__ = [
     "merge_settings",
     "node_config_data",
     "owned_settings_in",
+    "storage_url",
     "write_node_config",
 ]
 
@@ -41,7 +46,6 @@ LISTEN = "127.0.0.1:0"
 OWNED_SETTINGS = (
     "id",
     "pops",
-    "storage",
     "server.listen",
     "server.ready_file",
     "federation.lower_sps",
@@ -92,6 +96,20 @@ class OperatorPaths:
     def ready_file(self) -> Path:
         """Where the node writes its bound ``host:port`` once it serves."""
         return self.directory / "ready"
+
+
+def storage_url(topology: Topology, operator: str, paths: OperatorPaths) -> str:
+    """The database URL of ``operator``'s node: its settings' ``storage.url``, else its
+    database on the topology's PostgreSQL server, else its SQLite file.
+
+    Raises:
+        KeyError: an operator that is not in the topology.
+        InvalidArgument: the topology's server URL does not parse (the loader checks it).
+    """
+    own = own_storage_url(topology.operators[operator])
+    if own is not None:
+        return own
+    return topology_databases(topology).get(operator, paths.database_url)
 
 
 def owned_settings_in(settings: Mapping[str, Any]) -> list[str]:
@@ -161,7 +179,7 @@ def node_config_data(
     generated: dict[str, Any] = {
         "id": operator,
         "server": {"listen": listen, "ready_file": str(paths.ready_file)},
-        "storage": {"url": paths.database_url},
+        "storage": {"url": storage_url(topology, operator, paths)},
         "pops": [
             {
                 "name": pop.name,

@@ -4,7 +4,9 @@
 operator (``node.yaml``, ``spfed.db``, ``node.log``) and the topology's
 security material (``security/``: a CA, node certificates for mutual TLS,
 identity keys and service accounts between operators, an ``admin`` and the
-named customers at each node), and starts the operators
+named customers at each node), creates the operators' databases on the
+topology's PostgreSQL server if it names one (``spfed.topology.databases``),
+and starts the operators
 leaves first, wave by wave: an upper SP's configuration names its lower SPs'
 addresses, so it starts once they serve. Each node gets a fixed port on
 127.0.0.1, picked free just before it starts and recorded in its
@@ -32,10 +34,12 @@ import shutil
 import time
 from pathlib import Path
 
+from spfed.storage.servers import masked
 from spfed.topology import _process, _starting
 from spfed.topology._lock import exclusive
 from spfed.topology._ports import address_of, pick_free_port, port_of, port_taken
-from spfed.topology.configs import OperatorPaths, write_node_config
+from spfed.topology.configs import OperatorPaths, storage_url, write_node_config
+from spfed.topology.databases import create_databases
 from spfed.topology.errors import AlreadyRunning, LaunchError
 from spfed.topology.loader import load_topology
 from spfed.topology.model import Topology
@@ -180,7 +184,7 @@ def _start_all(
                 pid=0,
                 config=str(paths.config),
                 log=str(paths.log),
-                database=paths.database_url,
+                database=masked(storage_url(topology, op, paths)),
                 parents=list(spec.parents),
                 level=levels[op],
                 pops={p.name: p.region for p in spec.pops},
@@ -263,6 +267,7 @@ def up(
         )
         try:
             security = _provision(topology, directory)
+            create_databases(topology, directory)
             _start_all(topology, state, timeout_s, security)
             _wait_catalogues(topology, state, catalogue_timeout_s, security)
         except BaseException as exc:

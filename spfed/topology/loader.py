@@ -10,8 +10,11 @@ Checked: the schema (types, names, positive capacities), parents (known, not
 itself, not repeated, no cycle), PoP names unique per operator, VIM drivers
 that are installed, every
 operator having PoPs or lower SPs, descriptor files that exist and are valid
-together (as the node will load them), and settings that the node
-configuration accepts and that leave the launcher's own fields alone.
+together (as the node will load them), settings that the node
+configuration accepts and that leave the launcher's own fields alone, and
+storage: an operator's own ``storage.url`` and the topology's PostgreSQL
+server (``storage.postgresql``) must parse and have their driver installed
+(nothing is connected to), and no two operators may get one database name.
 """
 
 from __future__ import annotations
@@ -30,8 +33,9 @@ from spfed.topology import _graph
 from spfed.topology._schema import schema_problems
 from spfed.topology._yaml import read_yaml
 from spfed.topology.configs import OperatorPaths, node_config_data, owned_settings_in
+from spfed.topology.databases import database_name, own_storage_url, topology_databases
 from spfed.topology.errors import TopologyFileError
-from spfed.topology.model import OperatorSpec, Topology
+from spfed.topology.model import OperatorSpec, StorageSpec, Topology
 
 __all__ = ["load_topology", "parse_topology"]
 
@@ -119,6 +123,37 @@ def _settings_problems(topology: Topology, op: str) -> list[str]:
         parse_config(data, environ={})
     except ConfigError as exc:
         problems += [f"operators.{op}.settings.{line}" for line in str(exc).splitlines()]
+        return problems
+    own = own_storage_url(topology.operators[op])
+    if own is not None:
+        from spfed.storage.servers import url_problem
+
+        problem = url_problem(own)
+        if problem is not None:
+            problems.append(f"operators.{op}.settings.storage.url: {problem}")
+    return problems
+
+
+def _storage_problems(topology: Topology) -> list[str]:
+    """The topology's PostgreSQL server: a usable URL, and a database name per operator."""
+    server = topology.storage.postgresql
+    if not server:
+        return []
+    from spfed.storage.servers import postgresql_server_problem
+
+    problem = postgresql_server_problem(server)
+    if problem is not None:
+        return [f"storage.postgresql: {problem}"]
+    names: dict[str, str] = {}
+    problems = []
+    for op in topology_databases(topology):
+        name = database_name(topology.name, op)
+        if name in names:
+            problems.append(
+                f"operators.{op}: its database {name} would also be operator"
+                f" {names[name]}'s; rename one of them"
+            )
+        names.setdefault(name, op)
     return problems
 
 
@@ -138,6 +173,9 @@ def parse_topology(data: Any, *, base: Path, source: str) -> Topology:
     if _RESERVED in topology.operators:
         problems.append(f"operators.{_RESERVED}: the name '{_RESERVED}' is reserved")
     problems += _parent_problems(topology)
+    storage_problems = _storage_problems(topology)
+    # Without a usable server, the settings are checked as if the topology named none.
+    checked = replace(topology, storage=StorageSpec()) if storage_problems else topology
     operators: dict[str, OperatorSpec] = {}
     drivers = VimDriverRegistry.default().names()
     for op, spec in topology.operators.items():
@@ -145,7 +183,8 @@ def parse_topology(data: Any, *, base: Path, source: str) -> Topology:
         descriptor_problems, paths = _descriptor_problems(op, spec, base)
         problems += descriptor_problems
         operators[op] = replace(spec, descriptors=tuple(paths))
-        problems += _settings_problems(topology, op)
+        problems += _settings_problems(checked, op)
+    problems += storage_problems
     topology = replace(topology, operators=operators)
     if problems:
         raise TopologyFileError([f"{source}: {line}" for line in problems])

@@ -13,6 +13,7 @@ per-operator ``settings`` merged into the node configuration generated for it::
         pops: [{name: fra, region: de, capacity: {vcpus: 32, memory_mib: 65536}}]
         descriptors: [../descriptors/vnfd-legacy-nat.yml]
         settings: {logging: {level: DEBUG}}
+    storage: {postgresql: "postgresql+psycopg://spfed@127.0.0.1:5432"}   # optional
 
 ``spfed.topology.load_topology`` reads and checks a file; a ``Topology`` it
 returns is valid (known parents, no cycle, descriptor files that exist, with
@@ -28,7 +29,7 @@ from pydantic import ConfigDict, Field, with_config
 
 from spfed.topology import _graph
 
-__all__ = ["CapacitySpec", "OperatorSpec", "PopSpec", "Topology"]
+__all__ = ["CapacitySpec", "OperatorSpec", "PopSpec", "StorageSpec", "Topology"]
 
 _STRICT = ConfigDict(extra="forbid")
 Name = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9\-_.]*$", max_length=63)]
@@ -86,6 +87,17 @@ class OperatorSpec:
 
 @with_config(_STRICT)
 @dataclass(frozen=True)
+class StorageSpec:
+    """Where the operators' databases are, topology-wide (default: SQLite, one file each)."""
+
+    postgresql: str = ""
+    """SQLAlchemy URL of a PostgreSQL server, e.g. ``postgresql+psycopg://spfed@127.0.0.1:5432``:
+    every operator without a ``storage.url`` of its own gets a database there, named
+    ``spfed_<topology>_<operator>``, made by ``up`` and dropped by ``down --purge``."""
+
+
+@with_config(_STRICT)
+@dataclass(frozen=True)
 class Topology:
     """A federation of operators, as one topology file describes it."""
 
@@ -98,6 +110,8 @@ class Topology:
     dataplane: Literal["none", "netns"] = "none"
     """``netns``: VNFs run in network namespaces and WAN links carry VXLAN, so packets
     really flow (needs root); ``none``: addresses and bookings only."""
+    storage: StorageSpec = field(default_factory=StorageSpec)
+    """The operators' databases (see ``StorageSpec``)."""
 
     @property
     def parents(self) -> dict[str, tuple[str, ...]]:

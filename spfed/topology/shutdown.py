@@ -6,7 +6,8 @@ operator's ``spfed serve`` (``/proc/<pid>/cmdline``), so a reused pid is never
 signalled; a node restarted by hand on its ``node.yaml`` is found by that
 command line and stopped too. ``stop_processes`` is also how ``restart``
 stops one node. The state file goes once every process is gone; logs and
-databases stay unless purged.
+databases stay unless purged. A purge also drops the databases ``up`` made on
+the topology's PostgreSQL server (``spfed.topology.databases``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 
 from spfed.topology import _process
 from spfed.topology._lock import exclusive
+from spfed.topology.databases import drop_databases
 from spfed.topology.dataplane import remove_dataplane
 from spfed.topology.errors import AlreadyRunning, LaunchError
 from spfed.topology.state import STATE_FILE, OperatorState, TopologyState, topology_directory
@@ -138,12 +140,15 @@ def down(state: TopologyState, timeout_s: float = 10.0, *, purge: bool = False) 
 
     Each process gets SIGTERM, then up to ``timeout_s`` to end, then SIGKILL.
     A pid that no longer runs that operator's ``spfed serve`` is left alone.
-    Logs and databases stay unless ``purge``. Idempotent: stopping a stopped
-    topology reports every operator ``NOT_RUNNING``.
+    Logs and databases stay unless ``purge``, which deletes the working
+    directory and drops the databases ``up`` made on the topology's PostgreSQL
+    server. Idempotent: stopping a stopped topology reports every operator
+    ``NOT_RUNNING``.
 
     Raises:
-        LaunchError: a process survived SIGKILL (the state file is kept), or
-            another ``up``/``down`` of the topology holds its lock.
+        LaunchError: a process survived SIGKILL (the state file is kept),
+            another ``up``/``down`` of the topology holds its lock, or a database
+            could not be dropped (the directory is kept).
     """
     directory = Path(state.directory)
     began = time.monotonic()
@@ -167,16 +172,25 @@ def down(state: TopologyState, timeout_s: float = 10.0, *, purge: bool = False) 
 
 
 def _purge_directory(directory: Path, name: str) -> None:
+    """Drop the databases ``up`` made on the topology's PostgreSQL server, then delete
+    ``directory``; if a database cannot be dropped, the directory (and its record of the
+    databases) stays, so the purge can be run again.
+    """
     if directory.name != name:  # a hand-edited state file must not aim this elsewhere
         raise LaunchError(f"refusing to purge {directory}: it is not a directory named '{name}'")
+    if directory.is_dir():
+        dropped = drop_databases(directory)
+        log.info("event=databases_dropped topology=%s count=%d", name, len(dropped))
     shutil.rmtree(directory, ignore_errors=True)
 
 
 def purge(state_root: str | Path | None, name: str) -> bool:
-    """Delete the working directory of a stopped topology; False if there is none.
+    """Delete the working directory of a stopped topology, and drop the databases ``up``
+    made on its PostgreSQL server; False if there is no directory.
 
     Raises:
         AlreadyRunning: it has a state file; ``down`` it first.
+        LaunchError: a database could not be dropped (the directory is kept).
     """
     directory = topology_directory(state_root, name)
     if not directory.is_dir():

@@ -55,7 +55,7 @@ class OperatorState:
     log: str
     """Path of its log file."""
     database: str
-    """Its storage URL."""
+    """Its storage URL (a password in it is masked)."""
     parents: list[str] = field(default_factory=list)
     """Upper SPs it serves."""
     level: int = 1

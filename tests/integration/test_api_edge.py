@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
@@ -18,6 +19,7 @@ from spfed.api.v1 import platform_service_pb2 as api
 from spfed.api.v1 import platform_service_pb2_grpc as api_grpc
 from spfed.errors import InvalidArgument
 from spfed.model import AddressConstraints
+from spfed.wire import instantiate_request_to_pb
 from tests.integration._federation import Federation, Operator, edge_cdn, examples
 
 pytestmark = pytest.mark.timeout(30)
@@ -45,6 +47,18 @@ async def test_health_reports_serving_for_the_server_and_the_api(fed: Federation
         for service in ("", "spfed.v1.PlatformService"):
             reply = await stub.Check(health_pb2.HealthCheckRequest(service=service))
             assert reply.status == health_pb2.HealthCheckResponse.SERVING
+
+
+async def test_health_lists_the_server_and_the_api_without_an_error(
+    fed: Federation, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with fed.channel("edge") as channel:
+        reply = await health_pb2_grpc.HealthStub(channel).List(health_pb2.HealthListRequest())
+    assert {name: answer.status for name, answer in reply.statuses.items()} == {
+        "": health_pb2.HealthCheckResponse.SERVING,
+        "spfed.v1.PlatformService": health_pb2.HealthCheckResponse.SERVING,
+    }
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
 
 
 async def test_reflection_lists_and_describes_the_api(fed: Federation) -> None:
@@ -183,3 +197,74 @@ async def test_a_client_without_stubs_calls_the_api_through_reflection(fed: Fede
     assert isinstance(catalogue, dict)
     assert catalogue["publisher"] == "edge"
     assert catalogue["regions"][0]["free"] == {"vcpus": 4, "memoryMib": "8192"}
+
+
+def _error_details_through_reflection_only(
+    address: str, credentials: grpc.ChannelCredentials, token: str, method: str, request: bytes
+) -> tuple[grpc.StatusCode, dict[str, dict[str, object]]]:
+    """Call ``method`` and decode its error's details as a generic client does.
+
+    ``google.rpc.Status`` and each detail's type come from the node's reflection, not
+    from compiled stubs: a detail whose type reflection does not serve fails the test.
+    """
+    from google.protobuf import descriptor_pool, json_format, message_factory
+    from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
+        ProtoReflectionDescriptorDatabase,
+    )
+
+    with grpc.secure_channel(address, credentials) as channel:
+        pool = descriptor_pool.DescriptorPool(ProtoReflectionDescriptorDatabase(channel))
+        call = channel.unary_unary(
+            method, request_serializer=lambda b: b, response_deserializer=lambda b: b
+        )
+        with pytest.raises(grpc.RpcError) as caught:
+            call(request, timeout=5, metadata=(("authorization", f"Bearer {token}"),))
+        error = caught.value
+        assert isinstance(error, grpc.Call)
+        trailer = dict(error.trailing_metadata() or ())["grpc-status-details-bin"]
+        status_class = message_factory.GetMessageClass(
+            pool.FindMessageTypeByName("google.rpc.Status")
+        )
+        status = status_class.FromString(trailer)
+        details: dict[str, dict[str, object]] = {}
+        for detail in status.details:
+            name = detail.type_url.rpartition("/")[2]
+            detail_class = message_factory.GetMessageClass(pool.FindMessageTypeByName(name))
+            details[name] = json_format.MessageToDict(detail_class.FromString(detail.value))
+        return error.code(), details
+
+
+async def test_error_details_decode_through_reflection_alone(tmp_path: Path) -> None:
+    """BadRequest, ErrorInfo and QuotaFailure: what buf curl or grpcurl users must decode."""
+    tiny = {"edge": Operator("ams", "nl", capacity={"vcpus": 1, "memory_mib": 8192})}
+    fed = await Federation.start(tmp_path, tiny)
+    try:
+        address = fed.nodes["edge"].address
+        credentials = fed.security.client_tls().credentials()
+        token = await fed.token("edge")
+        method = "/spfed.v1.PlatformService/InstantiateService"
+        malformed = api.InstantiateServiceRequest(request_id="x").SerializeToString()
+        code, details = await asyncio.to_thread(
+            _error_details_through_reflection_only, address, credentials, token, method, malformed
+        )
+        assert code is grpc.StatusCode.INVALID_ARGUMENT
+        assert details["google.rpc.BadRequest"]["fieldViolations"] == [
+            {"field": "source", "description": "set either 'descriptors' or 'offer'"}
+        ]
+        assert details["google.rpc.ErrorInfo"]["metadata"] == {"origin": "edge"}
+
+        cdn = edge_cdn()
+        assert cdn.descriptors is not None
+        vnfds = tuple(v for v in examples().vnfds if v.ref.name in ("router", "cache"))
+        cdn = replace(cdn, descriptors=replace(cdn.descriptors, vnfds=vnfds))
+        too_big = instantiate_request_to_pb(cdn).SerializeToString()
+        code, details = await asyncio.to_thread(
+            _error_details_through_reflection_only, address, credentials, token, method, too_big
+        )
+        assert code is grpc.StatusCode.RESOURCE_EXHAUSTED
+        violations = details["google.rpc.QuotaFailure"]["violations"]
+        assert isinstance(violations, list)
+        assert [v["subject"] for v in violations] == ["pop:ams"]
+        assert details["google.rpc.ErrorInfo"]["reason"] == "RESOURCE_EXHAUSTED"
+    finally:
+        await fed.stop()

@@ -532,3 +532,94 @@ def test_slice_create_list_show_delete_from_the_command_line(serve: Serve, tmp_p
     assert json.loads(deleted.stdout)["state"] == "DELETED"
     assert run_json("slice", "list", "--node", node) == []
     assert run_json("service", "list", "--node", node) == []
+
+
+def test_serve_login_and_logout_speak_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SPFED_CONFIG_DIR", str(tmp_path / "cli-config"))
+    security = TopologySecurity.provision(tmp_path, "solo", ["solo"], scrypt_log_n=10)
+    config = tmp_path / "node.yaml"
+    settings = json.loads(_config("solo", 4, (), security))
+    settings["logging"]["level"] = "INFO"
+    config.write_text(json.dumps(settings))
+    log = tmp_path / "node.log"
+    with log.open("wb") as err:
+        process = subprocess.Popen(
+            [str(SPFED), "serve", "--json", "--config", str(config)],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=err,
+        )
+    assert process.stdout is not None
+    try:
+        serving = json.loads(process.stdout.readline())  # the first line, once it serves
+        address = serving["address"]
+        assert serving == {
+            "event": "serving",
+            "node": "solo",
+            "address": address,
+            "pid": process.pid,
+        }
+        assert address.startswith("127.0.0.1:")
+        # --json also makes the logs JSON lines (on stderr here).
+        logged = [json.loads(line) for line in log.read_text().splitlines()]
+        assert all(entry["node"] == "solo" for entry in logged)
+        assert [e["schema"] for e in logged if e.get("event") == "schema_migrated"] != []
+
+        signed = run(
+            "login",
+            "--node",
+            address,
+            "--account",
+            "admin",
+            "--password-stdin",
+            "--json",
+            *tls_options(security),
+            input_text=security.password("solo") + "\n",
+        )
+        assert signed.exit_code == 0, signed.stderr
+        login = json.loads(signed.stdout)  # nothing but the JSON on stdout
+        assert login["token_cache"] == str(tmp_path / "cli-config" / "tokens.json")
+        assert {k: login[k] for k in ("node", "address", "account", "roles")} == {
+            "node": address,
+            "address": address,
+            "account": "admin",
+            "roles": ["operator"],
+        }
+        assert "token" not in login
+        wrong = run(
+            "login",
+            "--node",
+            address,
+            "--account",
+            "admin",
+            "--password-stdin",
+            "--json",
+            input_text="not it\n",
+        )
+        assert wrong.exit_code == 1
+        assert json.loads(wrong.stdout)["error"]["code"] == "UNAUTHENTICATED"
+
+        assert run_json("logout", "--node", address) == {
+            "node": address,
+            "address": address,
+            "signed_out": True,
+        }
+        assert run_json("logout", "--node", address)["signed_out"] is False
+    finally:
+        process.send_signal(signal.SIGTERM)
+        with process.stdout:
+            rest = process.stdout.read()
+        process.wait(timeout=15)
+    assert json.loads(rest) == {"event": "stopped", "node": "solo"}
+    assert process.returncode == 0
+
+
+def test_serve_json_reports_an_invalid_configuration(tmp_path: Path) -> None:
+    config = tmp_path / "node.yaml"
+    config.write_text("id: solo\nserver: {listen: 1}\n")
+    result = run("serve", "--json", "--config", str(config))
+    assert result.exit_code == 2
+    error = json.loads(result.stdout)["error"]
+    assert error["code"] == "INVALID_ARGUMENT"
+    assert error["message"].startswith("invalid configuration\n")
+    assert result.stderr.startswith("spfed serve: invalid configuration\n")

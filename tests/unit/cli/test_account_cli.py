@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from click.testing import CliRunner
 
 from spfed.auth import verify_password
@@ -31,3 +33,12 @@ def test_rotate_key_wants_an_account_or_the_signing_key() -> None:
     assert "--revoke-previous goes with --signing-key" in run(
         "acme", "--revoke-previous", "--password-stdin"
     )
+
+
+def test_hash_password_speaks_json() -> None:
+    result = CliRunner().invoke(
+        cli, ["account", "hash-password", "--password-stdin", "--json"], input="a good password\n"
+    )
+    assert result.exit_code == 0, result.output
+    encoded = json.loads(result.stdout)["password_hash"]
+    assert verify_password("a good password", encoded)

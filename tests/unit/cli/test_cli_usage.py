@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner, Result
 
@@ -163,3 +164,29 @@ def test_missing_file_is_a_usage_error() -> None:
 )
 def test_bad_arguments_exit_2(args: list[str]) -> None:
     assert run(*args).exit_code == 2
+
+
+def _leaf_commands(
+    group: click.Group, ctx: click.Context, path: str = ""
+) -> dict[str, click.Command]:
+    found: dict[str, click.Command] = {}
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        assert command is not None, name
+        if isinstance(command, click.Group):
+            found.update(_leaf_commands(command, ctx, f"{path}{name} "))
+        else:
+            found[f"{path}{name}"] = command
+    return found
+
+
+def test_every_command_takes_json() -> None:
+    """What the README promises: every command takes --json, for scripts."""
+    commands = _leaf_commands(cli, click.Context(cli))
+    assert {"login", "logout", "serve", "demo", "account hash-password"} <= set(commands)
+    missing = [
+        name
+        for name, command in commands.items()
+        if not any(isinstance(p, click.Option) and "--json" in p.opts for p in command.params)
+    ]
+    assert missing == []

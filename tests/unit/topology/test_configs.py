@@ -12,7 +12,8 @@ from spfed.topology import (
     parse_topology,
     write_node_config,
 )
-from spfed.topology.configs import merge_settings, owned_settings_in
+from spfed.topology.configs import merge_settings, owned_settings_in, storage_url
+from spfed.topology.databases import database_name
 from spfed.topology.security import TopologySecurity
 from tests.unit.topology.builders import BASE, DEMO, operator, pop, topology
 
@@ -201,5 +202,43 @@ def test_merge_and_owned_helpers() -> None:
         "a": {"b": 1, "c": 3},
         "d": [2],
     }
-    assert owned_settings_in({"server": {"grace_period_s": 1}, "storage": {}}) == ["storage"]
+    assert owned_settings_in({"server": {"grace_period_s": 1}, "tls": {}}) == ["tls"]
+    assert owned_settings_in({"storage": {"url": "sqlite:///x.db"}}) == []
     assert owned_settings_in({"server": "not a section"}) == []
+
+
+PG_SERVER = "postgresql+psycopg://spfed:secret@db.example.net:5432"
+
+
+def test_where_each_operator_keeps_its_database(tmp_path: Path) -> None:
+    own = "postgresql+psycopg://me@elsewhere:5432/mine"
+    data = {
+        **topology(
+            name="lab",
+            top=operator(settings={"storage": {"url": own}}),
+            low_er=operator("top"),
+        ),
+        "storage": {"postgresql": PG_SERVER},
+    }
+    lab = parse_topology(data, base=BASE, source="t.yaml")
+    security = secured(tmp_path, ["top", "low-er"])
+    urls = {
+        op: node_config_data(
+            lab, op, OperatorPaths.under(tmp_path, op), {"low-er": "127.0.0.1:7001"}, security
+        )["storage"]["url"]
+        for op in ("top", "low-er")
+    }
+    # Its own URL wins; the others get one database each on the topology's server.
+    assert urls == {"top": own, "low-er": f"{PG_SERVER}/spfed_lab_low_er"}
+    assert storage_url(lab, "low-er", OperatorPaths.under(tmp_path, "low-er")) == urls["low-er"]
+    without = parse_topology(topology(a=operator()), base=BASE, source="t.yaml")
+    paths = OperatorPaths.under(tmp_path, "a")
+    assert storage_url(without, "a", paths) == paths.database_url
+
+
+def test_database_names_fit_postgresql() -> None:
+    assert database_name("demo", "wholesale-eu") == "spfed_demo_wholesale_eu"
+    long = database_name("t" * 63, "o" * 63)
+    assert len(long) == 63
+    assert long.startswith("spfed_ttt")
+    assert long != database_name("t" * 63, "o" * 62 + "x")  # the hash keeps them apart

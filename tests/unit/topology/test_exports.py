@@ -21,6 +21,7 @@ def test_public_names() -> None:
         "RestartResult",
         "StopOutcome",
         "StopResult",
+        "StorageSpec",
         "Topology",
         "TopologyFileError",
         "TopologyState",

@@ -196,13 +196,12 @@ def test_settings_cannot_touch_what_the_launcher_sets() -> None:
 def test_problems_of_several_kinds_are_reported_together() -> None:
     data = topology(
         a=operator("nobody", pops=[pop("p", "r"), pop("p", "r")]),
-        b=operator(settings={"storage": {}}),
+        b=operator(settings={"tls": {}}),
     )
     assert problems(data) == [
         "t.yaml: operators.a.parents.0: unknown operator 'nobody' (operators: a, b)",
         "t.yaml: operators.a.pops.1.name: PoP name 'p' is used twice",
-        "t.yaml: operators.b.settings.storage: set by the topology launcher;"
-        " it cannot be overridden",
+        "t.yaml: operators.b.settings.tls: set by the topology launcher; it cannot be overridden",
     ]
 
 
@@ -234,3 +233,66 @@ def test_descriptor_paths_are_relative_to_the_file(tmp_path: Path) -> None:
     with pytest.raises(TopologyFileError) as caught:
         load_topology(path)
     assert caught.value.problems == (f"{path}: operators.b.pops: Input should be a valid tuple",)
+
+
+PG_SERVER = "postgresql+psycopg://spfed@db.example.net:5432"
+
+
+def test_an_operator_may_name_its_own_database() -> None:
+    url = "postgresql+psycopg://spfed@db.example.net:5432/retail"
+    parsed = parse_topology(
+        topology(a=operator(settings={"storage": {"url": url}})), base=BASE, source="t.yaml"
+    )
+    assert parsed.operators["a"].settings == {"storage": {"url": url}}
+
+
+def test_a_database_whose_driver_is_missing_is_named() -> None:
+    data = topology(a=operator(settings={"storage": {"url": "postgresql+pg8000://h/db"}}))
+    [line] = problems(data)
+    assert line.startswith(
+        "t.yaml: operators.a.settings.storage.url: no driver for 'postgresql+pg8000':"
+    )
+    assert "pg8000" in line.rpartition(":")[2]
+
+
+def test_the_topology_may_name_a_postgresql_server() -> None:
+    parsed = parse_topology(
+        {**topology(a=operator()), "storage": {"postgresql": PG_SERVER}},
+        base=BASE,
+        source="t.yaml",
+    )
+    assert parsed.storage.postgresql == PG_SERVER
+
+
+@pytest.mark.parametrize(
+    ("server", "problem"),
+    [
+        (
+            "sqlite:///x.db",
+            "'sqlite:///x.db' is not a PostgreSQL URL (e.g. postgresql+psycopg://user@127.0.0.1:5432)",
+        ),
+        ("not a url", "not a database URL: Could not parse SQLAlchemy URL from given URL string"),
+        ("postgresql+nope://h", "no driver for 'postgresql+nope': Can't load plugin:"),
+    ],
+)
+def test_a_server_that_is_not_postgresql_is_refused(server: str, problem: str) -> None:
+    data = {**topology(a=operator(settings={"logging": {"level": "DEBUG"}})), "storage": {}}
+    data["storage"] = {"postgresql": server}
+    [line] = problems(data)
+    assert line.startswith(f"t.yaml: storage.postgresql: {problem}")
+
+
+def test_two_operators_may_not_share_a_database_name() -> None:
+    data = {**topology(**{"a-b": operator(), "a.b": operator()}), "storage": {}}
+    data["storage"] = {"postgresql": PG_SERVER}
+    assert problems(data) == [
+        "t.yaml: operators.a.b: its database spfed_t_a_b would also be operator a-b's;"
+        " rename one of them"
+    ]
+
+
+def test_an_operator_with_its_own_database_needs_no_name_on_the_server() -> None:
+    own = {"storage": {"url": "sqlite:////tmp/elsewhere.db"}}
+    data = {**topology(**{"a-b": operator(), "a.b": operator(settings=own)}), "storage": {}}
+    data["storage"] = {"postgresql": PG_SERVER}
+    parse_topology(data, base=BASE, source="t.yaml")
