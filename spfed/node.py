@@ -293,7 +293,9 @@ class Node:
             withdrawn=withdrawals.current,
             plugins=load_plugins(config.workflow.plugins),
             wim=wim,
-            admission=AdmissionWorker(config.limits.admission_processes),
+            admission=AdmissionWorker(
+                config.limits.admission_processes, config.limits.admission_inline_below
+            ),
         )
         self.lifecycle = ServiceLifecycle(runtime)
         self.slices = SliceManager(self.lifecycle, SliceStore(db), EngineRunStore(db))

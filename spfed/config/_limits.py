@@ -42,6 +42,10 @@ class LimitsConfig:
     admission_processes: Annotated[int, Field(ge=0, le=64)] = 1
     """Worker processes for that CPU-heavy part, shared by the nodes of one process; 0 runs
     it on threads of the node's own process, where it competes with serving for the GIL."""
+    admission_inline_below: Annotated[int, Field(ge=0)] = 64
+    """A request smaller than this (functions, nested services, links and VNFDs of its NSDs,
+    plus placement rules) is admitted on the event loop: its stages cost less than a trip to
+    the worker. 0 sends every request to the worker."""
     admissions_per_account: Annotated[int, Field(ge=1)] = 4
     """Admissions of one customer account that may run at once; more get RESOURCE_EXHAUSTED."""
     admissions_per_platform: Annotated[int, Field(ge=1)] = 64

@@ -52,6 +52,7 @@ __all__ = [
     "decide_placement",
     "local_bindings",
     "plan_settings",
+    "request_size",
     "resolve",
 ]
 
@@ -84,6 +85,18 @@ as ``0.0.0.0/0``) would hand them out."""
 
 
 # --- stage 1: shape, size and values -------------------------------------------------
+
+
+def request_size(request: InstantiateRequest) -> int:
+    """A request's admission work, roughly: its functions, nested services, links and
+    VNFDs in every NSD it carries, and its placement rules. From lengths only."""
+    size = len(request.placement.rules)
+    descriptors = request.descriptors
+    if descriptors is None:
+        return size
+    for nsd in (descriptors.nsd, *descriptors.nested_nsds):
+        size += len(nsd.network_functions) + len(nsd.network_services) + len(nsd.virtual_links)
+    return size + len(descriptors.vnfds)
 
 
 def check_request(request: InstantiateRequest, limits: DescriptorLimits) -> None:

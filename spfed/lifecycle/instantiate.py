@@ -48,6 +48,7 @@ from spfed.lifecycle.admission import (
     decide_placement,
     local_bindings,
     plan_settings,
+    request_size,
     resolve,
 )
 from spfed.lifecycle.chains import chain_sides
@@ -178,7 +179,8 @@ async def validate(ctx: InstantiateContext) -> None:
     )
     lookup = RequestLookup(sent, rt.onboarded, catalogues)
     timeout = rt.config.limits.admission_timeout_s
-    ctx.graph = await rt.admission.run(timeout, resolve, ctx.request, lookup)
+    size = request_size(ctx.request)
+    ctx.graph = await rt.admission.run(timeout, size, resolve, ctx.request, lookup)
 
 
 # --- place ---------------------------------------------------------------------------
@@ -205,7 +207,8 @@ async def place_members(ctx: InstantiateContext) -> Placed:
         addressing=rt.config.addressing,
     )
     timeout = rt.config.limits.admission_timeout_s
-    placement = await rt.admission.run(timeout, decide_placement, graph, ctx.request, inputs)
+    size = request_size(ctx.request)
+    placement = await rt.admission.run(timeout, size, decide_placement, graph, ctx.request, inputs)
     return Placed(dict(placement.parts))
 
 
@@ -270,6 +273,7 @@ async def plan_service_addresses(ctx: InstantiateContext) -> AddressesPlanned:
     # Planning is CPU work linear in the (bounded) service: off the loop, like admission.
     plan = await rt.admission.run(
         rt.config.workflow.task_timeout_s,
+        request_size(ctx.request),
         plan_addresses,
         space,
         link_demands(graph, placement, bindings, addressing, naps),

@@ -11,7 +11,7 @@ from dataclasses import replace
 import pytest
 
 from spfed.errors import DeadlineExceeded, FieldViolation, InvalidArgument, ResourceExhausted
-from spfed.lifecycle.admission import check_request
+from spfed.lifecycle.admission import check_request, request_size
 from spfed.lifecycle.admission_control import (
     AccountGate,
     AdmissionWorker,
@@ -32,6 +32,8 @@ from spfed.model import (
 from tests.integration._maximal import maximal_request, wide_nsd
 
 LIMITS = DescriptorLimits()
+LARGE = 1 << 20
+"""A size no worker runs inline."""
 
 
 def _refused(request: InstantiateRequest, limits: DescriptorLimits = LIMITS) -> InvalidArgument:
@@ -133,12 +135,12 @@ def _refuse(field: str) -> None:
 
 async def test_the_worker_runs_stages_in_another_process_and_keeps_their_errors() -> None:
     worker = AdmissionWorker(processes=1)
-    pid, _ = await worker.run(30.0, _where)  # the first call waits for the worker to start
+    pid, _ = await worker.run(30.0, LARGE, _where)  # the first call waits for the worker to start
     assert pid != os.getpid()
     request = maximal_request("r", pop="ams", address_space="10.0.0.0/16")
-    await worker.run(5.0, check_request, request, LIMITS)
+    await worker.run(5.0, LARGE, check_request, request, LIMITS)
     with pytest.raises(InvalidArgument) as caught:
-        await worker.run(5.0, _refuse, "nsd.name")
+        await worker.run(5.0, LARGE, _refuse, "nsd.name")
     assert caught.value.field_violations == (FieldViolation("nsd.name", "why"),)
 
 
@@ -149,18 +151,18 @@ async def test_start_starts_the_worker_before_any_stage_is_sent() -> None:
     worker.start()
     started = multiprocessing.active_children()
     assert len(started) == 1
-    pid, _ = await worker.run(30.0, _where)
+    pid, _ = await worker.run(30.0, LARGE, _where)
     assert pid == started[0].pid  # the stage ran in the worker started beforehand
 
 
 async def test_a_stage_past_its_deadline_ends_its_worker_and_the_next_stage_runs() -> None:
     worker = AdmissionWorker(processes=1)
-    before, _ = await worker.run(30.0, _where)
+    before, _ = await worker.run(30.0, LARGE, _where)
     began = time.monotonic()
     with pytest.raises(DeadlineExceeded, match="admission_timeout_s"):
-        await worker.run(0.2, time.sleep, 30)
+        await worker.run(0.2, LARGE, time.sleep, 30)
     assert time.monotonic() - began < 5
-    after, _ = await worker.run(30.0, _where)
+    after, _ = await worker.run(30.0, LARGE, _where)
     assert after != before  # the sleeping worker was ended, not left to run for 30 s
     assert not _alive(before, within_s=5.0)
 
@@ -177,14 +179,28 @@ def _alive(pid: int, within_s: float) -> bool:
     return True
 
 
+async def test_a_small_request_is_admitted_on_the_callers_thread() -> None:
+    worker = AdmissionWorker(processes=1, inline_below=64)
+    small = maximal_request("r", pop="ams", functions=2)
+    assert request_size(small) < 64
+    assert await worker.run(5.0, request_size(small), _where) == (
+        os.getpid(),
+        threading.get_ident(),
+    )
+    large = maximal_request("r", pop="ams")
+    assert request_size(large) >= 64
+    pid, _ = await worker.run(30.0, request_size(large), _where)
+    assert pid != os.getpid()
+
+
 async def test_with_no_processes_the_worker_uses_threads_of_its_own() -> None:
     worker = AdmissionWorker(processes=0)
     try:
-        assert await worker.run(1.0, lambda: 42) == 42
-        pid, thread = await worker.run(1.0, _where)
+        assert await worker.run(1.0, LARGE, lambda: 42) == 42
+        pid, thread = await worker.run(1.0, LARGE, _where)
         assert pid == os.getpid()
         assert thread != threading.get_ident()
         with pytest.raises(DeadlineExceeded, match="admission_timeout_s"):
-            await worker.run(0.05, time.sleep, 0.3)
+            await worker.run(0.05, LARGE, time.sleep, 0.3)
     finally:
         worker.close()
