@@ -46,7 +46,7 @@ from spfed.lifecycle.context import (
 from spfed.lifecycle.events import new_event
 from spfed.lifecycle.instantiate import ADMISSION, INSTANTIATE, QUIET
 from spfed.lifecycle.listener import AdmissionListener, ProgressListener
-from spfed.lifecycle.runs import ServiceRuns, now
+from spfed.lifecycle.runs import ServiceRuns, final_error, now
 from spfed.lifecycle.runtime import NodeRuntime
 from spfed.lifecycle.terminate import TERMINATE
 from spfed.lifecycle.undo import reconcile_intents
@@ -277,7 +277,7 @@ class ServiceLifecycle(ServiceRuns):
             self.rt.events.publish(service_id, stored)
             log.info("event=service_active service=%s operation=%s", service_id, op_id)
             return
-        error = self._final_error(result)
+        error = final_error(result)
         terminating = isinstance(result.error, Cancelled) and self._terminate_pending(service_id)
         settled = ServiceState.TERMINATING if terminating else ServiceState.FAILED
         events = (
@@ -403,7 +403,7 @@ class ServiceLifecycle(ServiceRuns):
             )
             log.info("event=service_terminated service=%s operation=%s", state.service_id, op_id)
         else:
-            error = self._final_error(result)
+            error = final_error(result)
             stored = await self.rt.services.finish_operation(
                 op_id,
                 OperationState.FAILED,

@@ -40,7 +40,7 @@ from spfed.model import (
     ServiceState,
 )
 
-__all__ = ["ServiceRuns", "now"]
+__all__ = ["ServiceRuns", "final_error", "now"]
 
 
 def now() -> datetime:
@@ -54,6 +54,16 @@ class _Running:
     abort: asyncio.Event
     service_id: str
     kind: OperationKind
+
+
+def final_error(result: RunResult) -> ErrorStatus:
+    """A failed run's error, naming what its compensation could not undo."""
+    assert result.error is not None
+    error = ErrorStatus.from_error(result.error)
+    if result.compensation_errors:
+        leaks = "; ".join(f"{t}: {e.message}" for t, e in result.compensation_errors)
+        error = replace(error, message=f"{error.message} (compensation incomplete: {leaks})")
+    return error
 
 
 class ServiceRuns(ServiceQueries):
@@ -116,15 +126,6 @@ class ServiceRuns(ServiceQueries):
             r.service_id == service_id and r.kind is OperationKind.TERMINATE
             for r in self._running.values()
         )
-
-    @staticmethod
-    def _final_error(result: RunResult) -> ErrorStatus:
-        assert result.error is not None
-        error = ErrorStatus.from_error(result.error)
-        if result.compensation_errors:
-            leaks = "; ".join(f"{t}: {e.message}" for t, e in result.compensation_errors)
-            error = replace(error, message=f"{error.message} (compensation incomplete: {leaks})")
-        return error
 
     def _state_event(
         self, op_id: str, state: ServiceState, message: str, error: ErrorStatus | None = None

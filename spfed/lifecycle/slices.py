@@ -45,6 +45,7 @@ from spfed.engine import (
 )
 from spfed.errors import Aborted, AlreadyExists, FailedPrecondition, FieldViolation, NotFound
 from spfed.lifecycle.lifecycle import ServiceLifecycle
+from spfed.lifecycle.runs import final_error
 from spfed.lifecycle.slice_context import (
     SliceContext,
     SliceRunState,
@@ -86,16 +87,6 @@ _UNSETTLED = frozenset({SliceState.CREATING, SliceState.DELETING})
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _final_error(result: RunResult) -> ErrorStatus:
-    """The run's error, naming what its compensation could not undo."""
-    assert result.error is not None
-    error = ErrorStatus.from_error(result.error)
-    if result.compensation_errors:
-        leaks = "; ".join(f"{t}: {e.message}" for t, e in result.compensation_errors)
-        error = replace(error, message=f"{error.message} (compensation incomplete: {leaks})")
-    return error
 
 
 @dataclass
@@ -315,7 +306,7 @@ class SliceManager:
         if result.succeeded:
             await self._runs.finish(run_id, OperationState.SUCCEEDED, None)
             return
-        error = _final_error(result)
+        error = final_error(result)
         record = await self._store.get(slice_id)
         if record is not None and record.state is not SliceState.DELETING:
             await self._set(record, SliceState.FAILED, error)
@@ -376,7 +367,7 @@ class SliceManager:
         states = task_states(run) if run is not None else {}
         result = await self._runner(ctx).run(RunId(run_id), SLICE_DELETE, ctx, states=states)
         if not result.succeeded:
-            failure = _final_error(result)
+            failure = final_error(result)
             log.warning("event=slice_delete_failed slice=%s error=%r", slice_id, failure.describe())
             await self._runs.finish(run_id, OperationState.FAILED, failure)
             return

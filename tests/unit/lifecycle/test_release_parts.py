@@ -7,25 +7,16 @@ scripted fakes behind ``upper_sp.delegation.LowerSp``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
-from spfed.config import FederationConfig, NodeConfig
-from spfed.descriptors import DescriptorSet
 from spfed.errors import DeadlineExceeded, PermissionDenied, SpfedError, Unavailable
-from spfed.lifecycle.blocks import ServiceBlocks
 from spfed.lifecycle.context import RemotePart
-from spfed.lifecycle.events import EventLog
-from spfed.lifecycle.intents import InMemoryIntentStore
 from spfed.lifecycle.release import RetryUntil, delegation_request_id, release_delegated_parts
 from spfed.lifecycle.runtime import NodeRuntime
 from spfed.model import DelegatedPart, Operation, ServiceEventKind, ServiceState
-from spfed.storage import AddressStore, Database, HandleStore, ServiceStore
-from tests.unit.storage.records import new_service
 from tests.unit.upper_sp.fakes import REMOTE_ID, FakeLowerSp, record, state_event
 
 pytestmark = pytest.mark.timeout(20)
@@ -61,34 +52,6 @@ def lower(lower_id: str, **kwargs: object) -> Flaky:
 
 def terminates(fake: FakeLowerSp) -> list[str]:
     return [str(c[2]) for c in fake.calls if c[0] == "terminate"]
-
-
-@pytest.fixture
-async def runtime(tmp_path: Path) -> AsyncIterator[NodeRuntime]:
-    db = Database.connect(f"sqlite:///{tmp_path / 'node.db'}")
-    await db.migrate()
-    config = NodeConfig(id=NODE, federation=FederationConfig(delegation_timeout_s=5))
-    services = ServiceStore(db)
-    rt = NodeRuntime(
-        node_id=NODE,
-        config=config,
-        services=services,
-        progress=services.progress,
-        handles=HandleStore(db),
-        intents=InMemoryIntentStore(),
-        events=EventLog(services),
-        blocks=ServiceBlocks(config.addressing, AddressStore(db)),
-        vims={},
-        lowers={},
-        onboarded=DescriptorSet(),
-        lower_catalogues=dict,
-        capacity_changed=lambda: None,
-    )
-    new = new_service(SERVICE)
-    await rt.services.create_service(new.record, new.request, "h", new.operation, [])
-    yield rt
-    rt.events.close()
-    await db.close()
 
 
 def retry(seconds: float) -> RetryUntil:
