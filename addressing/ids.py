@@ -124,5 +124,9 @@ class IdPool:
 
     def usage(self) -> str:
         """A readable summary."""
-        used = sum(h.ids.size for h in self._held)
-        return f"{used} of {self.space.size} ids allocated"
+        used, size = self.counts()
+        return f"{used} of {size} ids allocated"
+
+    def counts(self) -> tuple[int, int]:
+        """(ids allocated, ids in the pool)."""
+        return sum(h.ids.size for h in self._held), self.space.size

@@ -176,3 +176,7 @@ class MacPool:
     def allocated(self) -> dict[str, str]:
         """Every block held (as text) and its owner."""
         return {str(b): o for b, o in self._held}
+
+    def counts(self) -> tuple[int, int]:
+        """(MAC addresses allocated, MAC addresses in the pool)."""
+        return sum(b.size for b, _ in self._held), self.block.size

@@ -132,8 +132,12 @@ class PrefixPool:
 
     def usage(self) -> str:
         """A readable summary: addresses used out of the pool's size."""
-        used = sum(a.network.num_addresses for a in self._allocations)
-        return f"{used} of {self.prefix.num_addresses} addresses allocated"
+        used, size = self.counts()
+        return f"{used} of {size} addresses allocated"
+
+    def counts(self) -> tuple[int, int]:
+        """(addresses allocated, addresses in the pool)."""
+        return sum(a.network.num_addresses for a in self._allocations), self.prefix.num_addresses
 
     def _take(self, start: int, prefixlen: int, owner: str) -> Network:
         network: Network = (

@@ -8,8 +8,9 @@ Start-up order: TLS material and keys (a node with an unreadable or
 mismatched key or certificate refuses to start), storage (with migrations),
 the gatekeeper (signing keys, accounts), VIMs, address pool, lower SP clients
 and catalogue subscriptions, the own catalogue, the lifecycle, the gRPC
-server; then runs cut short by a previous stop are recovered. Shutdown
-reverses it, giving running calls and workflows the configured grace period.
+server and, with ``metrics.listen``, the metrics endpoint; then runs cut short by a
+previous stop are recovered. Shutdown reverses it, giving running calls and workflows
+the configured grace period.
 """
 
 from __future__ import annotations
@@ -47,10 +48,18 @@ from spfed.config import LowerSpConfig, NodeConfig
 from spfed.credentials import KeySignIn
 from spfed.descriptors import DescriptorSet, load_files
 from spfed.engine import load_plugins
-from spfed.errors import FailedPrecondition, InvalidArgument
+from spfed.errors import FailedPrecondition, InvalidArgument, Unavailable
 from spfed.identity import IdentityProvider
 from spfed.lifecycle import EventLog, NodeRuntime, ServiceBlocks, ServiceLifecycle, SliceManager
 from spfed.lifecycle.admission_control import AdmissionWorker
+from spfed.metrics import (
+    CatalogueRejections,
+    MetricsEndpoint,
+    NodeGauges,
+    NodeMetrics,
+    NodeSnapshot,
+    PoolUsage,
+)
 from spfed.model import (
     BorderPoint,
     Catalogue,
@@ -147,6 +156,11 @@ class Node:
         self._events: EventLog | None = None
         self._server: ApiServer | None = None
         self._gatekeeper: IdentityProvider | None = None
+        self.metrics = NodeMetrics(config.id)
+        """The node's instruments and registry (fed whether or not they are served)."""
+        self._metrics_endpoint: MetricsEndpoint | None = None
+        self.metrics_address = ""
+        """``host:port`` of ``/metrics`` ("" when ``metrics.listen`` is off)."""
         self.lifecycle: ServiceLifecycle | None = None
         self.slices: SliceManager | None = None
         self.withdrawals: Withdrawals | None = None
@@ -206,7 +220,10 @@ class Node:
         db = self._db = Database.connect(config.storage.url)
         await db.migrate()
         gatekeeper = self._gatekeeper = await IdentityProvider.open(
-            config.id, config.auth, AccountStore(db)
+            config.id,
+            config.auth,
+            AccountStore(db),
+            on_refusal=lambda reason: self.metrics.refused("sign_in", reason),
         )
         gatekeeper.start()
         services = ServiceStore(db)
@@ -296,31 +313,82 @@ class Node:
             admission=AdmissionWorker(
                 config.limits.admission_processes, config.limits.admission_inline_below
             ),
+            metrics=self.metrics,
         )
         self.lifecycle = ServiceLifecycle(runtime)
         self.slices = SliceManager(self.lifecycle, SliceStore(db), EngineRunStore(db))
         self.withdrawals = withdrawals
         servicer = PlatformServicer(self.lifecycle, publisher, withdrawals, CALLER.get, self.slices)
-        self._server = ApiServer(
-            servicer,
-            GatekeeperServicer(gatekeeper),
-            config.id,
-            gatekeeper.authenticate,
-            config.limits.descriptor_limits(),
+        await self._serve(
+            ApiServer(
+                servicer,
+                GatekeeperServicer(gatekeeper),
+                config.id,
+                gatekeeper.authenticate,
+                config.limits.descriptor_limits(),
+                observe_rpc=self.metrics.observe_rpc,
+                refused=lambda reason: self.metrics.refused("call", reason),
+            ),
+            server_tls,
         )
-        self.address = self._server.bind(config.server.listen, server_tls)
-        await self._server.start()
+        self._serve_metrics(blocks, publisher, subscriber)
         recovered = await self.lifecycle.recover()
         recovered += await self.slices.recover()
         if config.server.ready_file:
             await asyncio.to_thread(Path(config.server.ready_file).write_text, self.address + "\n")
         log.info(
-            "event=node_started address=%s pops=%d lower_sps=%d recovered_runs=%d",
+            "event=node_started address=%s metrics=%s pops=%d lower_sps=%d recovered_runs=%d",
             self.address,
+            self.metrics_address or "off",
             len(self._vims),
             len(self._lowers),
             recovered,
         )
+
+    async def _serve(self, server: ApiServer, tls: ServerTls | None) -> None:
+        """Bind ``server.listen`` and serve the API.
+
+        Raises:
+            OSError: the address cannot be bound.
+        """
+        self._server = server
+        self.address = server.bind(self.config.server.listen, tls)
+        await server.start()
+
+    def _serve_metrics(
+        self,
+        blocks: ServiceBlocks,
+        publisher: CataloguePublisher,
+        subscriber: CatalogueSubscriber,
+    ) -> None:
+        """Serve the registry on ``metrics.listen`` (if set), with the figures read at
+        scrape time.
+
+        Raises:
+            OSError: ``metrics.listen`` cannot be bound.
+        """
+        listen = self.config.metrics.listen
+        if not listen:
+            return
+
+        def snapshot() -> NodeSnapshot:
+            try:
+                version: int | None = publisher.current.version
+            except Unavailable:
+                version = None
+            return NodeSnapshot(
+                catalogue_version=version,
+                pools=tuple(PoolUsage(*usage) for usage in blocks.usage()),
+                rejections=tuple(
+                    CatalogueRejections(state.lower_sp, reason, count)
+                    for state in subscriber.states()
+                    for reason, count in sorted(state.rejected.items())
+                ),
+            )
+
+        self.metrics.registry.register(NodeGauges(snapshot, asyncio.get_running_loop()))
+        self._metrics_endpoint = MetricsEndpoint.start(listen, self.metrics.registry)
+        self.metrics_address = self._metrics_endpoint.address
 
     async def wait_for_catalogues(self, timeout_s: float) -> bool:
         """Wait until every lower SP's catalogue has arrived; False on timeout."""
@@ -370,6 +438,9 @@ class Node:
         log.info("event=node_stopped")
 
     async def _release(self) -> None:
+        if self._metrics_endpoint is not None:
+            await self._metrics_endpoint.stop()
+            self._metrics_endpoint = None
         if self._gatekeeper is not None:
             await self._gatekeeper.close()
         if self._subscriber is not None:
@@ -386,7 +457,12 @@ class Node:
 
     def stats(self) -> dict[str, Any]:
         """A few live figures (for tests and the CLI)."""
-        return {"address": self.address, "pops": list(self._vims), "lower_sps": list(self._lowers)}
+        return {
+            "address": self.address,
+            "metrics": self.metrics_address,
+            "pops": list(self._vims),
+            "lower_sps": list(self._lowers),
+        }
 
 
 def _resolve_point_to_point(config: NodeConfig, vims: Iterable[Vim]) -> NodeConfig:

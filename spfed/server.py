@@ -1,6 +1,6 @@
 """The gRPC server of a node: the API, health and reflection, behind the interceptor chain.
 
-The chain, outermost first: access log and request id, the mapping of domain
+The chain, outermost first: access log, request id and RPC metrics, the mapping of domain
 errors to statuses, then authentication and rights (so its refusals are
 mapped like any other error, and no servicer sees a refused call), then the
 refusal of undecodable request bodies (INVALID_ARGUMENT, after authentication).
@@ -37,6 +37,7 @@ from lower_sp.api.interceptors import (
     AuthInterceptor,
     DecodeInterceptor,
     ErrorInterceptor,
+    RpcObserver,
 )
 from lower_sp.api.rights import RIGHTS
 from lower_sp.api.servicer import PlatformServicer
@@ -112,15 +113,20 @@ class ApiServer:
         node_id: str,
         authenticate: Callable[[str | None], Principal],
         limits: DescriptorLimits | None = None,
+        *,
+        observe_rpc: RpcObserver | None = None,
+        refused: Callable[[str], None] | None = None,
     ) -> None:
         """``limits`` bound each request's size and each error's violations (defaults when
-        None)."""
+        None). ``observe_rpc`` hears of every call the access log writes (method, code,
+        seconds), ``refused`` of every call refused its token or rights (reason): the
+        node's metrics."""
         limits = limits or DescriptorLimits()
         self.server = grpc.aio.server(
             interceptors=(
-                AccessLogInterceptor(),
+                AccessLogInterceptor(observe_rpc),
                 ErrorInterceptor(node_id, max_violations=limits.max_violations),
-                AuthInterceptor(authenticate, RIGHTS),
+                AuthInterceptor(authenticate, RIGHTS, refused),
                 DecodeInterceptor(limits.max_request_bytes),
             ),
             options=(

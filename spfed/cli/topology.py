@@ -188,6 +188,7 @@ def _status_row(s: OperatorStatus) -> tuple[str, ...]:
         str(s.level),
         ", ".join(s.parents) or "-",
         s.address or "-",
+        s.metrics or "-",
         str(s.pid),
         s.process.value,
         s.health.value if s.health is not None else "-",
@@ -200,7 +201,8 @@ def _status_row(s: OperatorStatus) -> tuple[str, ...]:
 @_state_dir_option
 @_json_option
 def status(name: str | None, state_dir: Path | None, as_json: bool) -> None:
-    """Show each operator of topology NAME: address, process, health, and whether it is up.
+    """Show each operator of topology NAME: addresses (API, metrics), process, health, and
+    whether it is up.
 
     NAME may be left out when exactly one topology runs. Exits 1 when none
     runs or an operator is not SERVING.
@@ -223,7 +225,17 @@ def status(name: str | None, state_dir: Path | None, as_json: bool) -> None:
     else:
         _print_table(
             f"topology {state.name}",
-            ("operator", "level", "parents", "address", "pid", "process", "health", "up"),
+            (
+                "operator",
+                "level",
+                "parents",
+                "address",
+                "metrics",
+                "pid",
+                "process",
+                "health",
+                "up",
+            ),
             [_status_row(s) for s in statuses],
             caption=f"configs, databases and logs: {state.directory}",
         )

@@ -15,6 +15,7 @@ from spfed.config._sections import (
     CatalogueConfig,
     FederationConfig,
     LoggingConfig,
+    MetricsConfig,
     PopConfig,
     ServerConfig,
     StorageConfig,
@@ -47,6 +48,8 @@ class NodeConfig:
     """Task engine."""
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     """Logs."""
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    """Prometheus endpoint (off unless ``metrics.listen`` is set)."""
     tls: TlsConfig = field(default_factory=TlsConfig)
     """TLS."""
     auth: AuthConfig = field(default_factory=AuthConfig)

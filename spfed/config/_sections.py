@@ -1,5 +1,5 @@
 """The node's infrastructure sections: server, storage, PoPs, federation, addressing,
-catalogue, WAN, workflow, logging and TLS."""
+catalogue, WAN, workflow, logging, metrics and TLS."""
 
 from __future__ import annotations
 
@@ -288,6 +288,19 @@ class LoggingConfig:
     """Line format."""
     file: str = ""
     """Log file ("" for stderr)."""
+
+
+_HOST_PORT_OR_EMPTY = r"^$|^(\[[0-9A-Fa-f:.]+\]|[^:\s\[\]]+):[0-9]{1,5}$"
+"""``host:port`` (an IPv6 host in brackets), or nothing."""
+
+
+@with_config(_STRICT)
+@dataclass(frozen=True)
+class MetricsConfig:
+    """The node's Prometheus endpoint (``GET /metrics`` over plain HTTP)."""
+
+    listen: Annotated[str, Field(pattern=_HOST_PORT_OR_EMPTY)] = ""
+    """``host:port`` to serve metrics on (port 0 picks a free one); "" (the default): off."""
 
 
 @with_config(_STRICT)

@@ -149,8 +149,11 @@ class IdentityProvider:
         keys: SigningKeys,
         *,
         clock: Callable[[], float] = time.time,
+        on_refusal: Callable[[str], None] | None = None,
     ) -> None:
+        """``on_refusal(reason)`` hears of every refused sign-in (``issue_token``)."""
         self.node_id = node_id
+        self._on_refusal = on_refusal
         self._config = config
         self._store = store
         self._keys = keys
@@ -169,15 +172,24 @@ class IdentityProvider:
         self._rotator: asyncio.Task[None] | None = None
 
     @classmethod
-    async def open(cls, node_id: str, config: AuthConfig, store: AccountStore) -> IdentityProvider:
+    async def open(
+        cls,
+        node_id: str,
+        config: AuthConfig,
+        store: AccountStore,
+        *,
+        on_refusal: Callable[[str], None] | None = None,
+    ) -> IdentityProvider:
         """Load the signing keys and accounts, applying the configured accounts.
+
+        ``on_refusal``: see the constructor.
 
         Raises:
             FailedPrecondition: a signing key or a configured public key is
                 unreadable or not an Ed25519 key.
         """
         keys = await asyncio.to_thread(SigningKeys.open, config.key_dir)
-        gatekeeper = cls(node_id, config, store, keys)
+        gatekeeper = cls(node_id, config, store, keys, on_refusal=on_refusal)
         seeds = [_seed_account(seed) for seed in config.accounts]
         created = await store.seed(seeds)
         for name in created:
@@ -273,6 +285,16 @@ class IdentityProvider:
                 the account is under attack, from sources it does not trust);
                 ``retry_after_s`` says when to try again.
         """
+        try:
+            return await self._issue_token(credential, source)
+        except (Unauthenticated, ResourceExhausted, InvalidArgument) as exc:
+            if self._on_refusal is not None:
+                self._on_refusal(exc.metadata.get("reason") or "invalid_credential")
+            raise
+
+    async def _issue_token(
+        self, credential: PasswordCredential | AssertionCredential, source: str
+    ) -> IssuedToken:
         wait = self._sources.take(source)
         if wait > 0:
             raise _throttled("too many sign-ins from this address", wait, "source")

@@ -220,6 +220,11 @@ class ServiceBlocks:
             await self._store.release_owner(owner)
             self._forget(owner)
 
+    def usage(self) -> list[tuple[str, int, int]]:
+        """(pool name, allocated, size) of every pool: addresses, VNIs, MACs."""
+        out = [(pool.name, *pool.counts()) for pool in self._address_pools]
+        return [*out, (self._vnis.name, *self._vnis.counts()), (MAC_POOL, *self._macs.counts())]
+
     def held(self) -> dict[str, str]:
         """Everything allocated (block, VNI range or MAC block, as text) and its owner."""
         out = {str(n): o for pool in self._address_pools for n, o in pool.allocated().items()}

@@ -29,6 +29,7 @@ from spfed.lifecycle.context import InstantiateContext, TerminateContext
 from spfed.lifecycle.events import new_event
 from spfed.lifecycle.instantiate import instantiate_tasks
 from spfed.lifecycle.listener import AdmissionListener
+from spfed.lifecycle.metering import metered_runner
 from spfed.lifecycle.queries import ServiceQueries
 from spfed.lifecycle.runtime import NodeRuntime
 from spfed.lifecycle.terminate import terminate_registry
@@ -84,9 +85,11 @@ class ServiceRuns(ServiceQueries):
 
     def _runner(self, registry: TaskRegistry[Any], listener: Any) -> WorkflowRunner[Any]:
         wf = self.rt.config.workflow
-        return WorkflowRunner(
+        return metered_runner(
             registry,
             listener,
+            workflow="instantiate" if registry is self._instantiate else "terminate",
+            metrics=self.rt.metrics,
             default_timeout_s=wf.task_timeout_s,
             max_attempts=wf.max_attempts,
             retry_delay_s=wf.retry_delay_s,
@@ -96,9 +99,11 @@ class ServiceRuns(ServiceQueries):
     def _admission_runner(self, listener: AdmissionListener) -> WorkflowRunner[Any]:
         """Admission is tried once: the caller retries a temporary failure, and a
         request that timed out would only time out again."""
-        return WorkflowRunner(
+        return metered_runner(
             self._instantiate,
             listener,
+            workflow="admission",
+            metrics=self.rt.metrics,
             default_timeout_s=self.rt.config.limits.admission_timeout_s,
             max_attempts=1,
             retry_delay_s=0.0,

@@ -16,6 +16,7 @@ from spfed.lifecycle.admission_control import AdmissionWorker
 from spfed.lifecycle.blocks import ServiceBlocks
 from spfed.lifecycle.events import EventLog
 from spfed.lifecycle.intents import IntentStore
+from spfed.metrics import NodeMetrics
 from spfed.model import Catalogue, DescriptorRef, OfferKind
 from spfed.storage import ServiceRunStore, ServiceStore
 from upper_sp.delegation import LowerSp
@@ -64,6 +65,8 @@ class NodeRuntime:
     """Where the CPU-bound work of admission and planning runs, off the event loop."""
     fault_hook: FaultHook | None = None
     """Crash injection for the crash tests (``spfed.faults``); ``None`` in production."""
+    metrics: NodeMetrics | None = None
+    """Where workflow runs and tasks are timed (``spfed.lifecycle.metering``); ``None``: not."""
 
     @property
     def origin(self) -> tuple[str, ...]:

@@ -45,6 +45,7 @@ from spfed.engine import (
 )
 from spfed.errors import Aborted, AlreadyExists, FailedPrecondition, FieldViolation, NotFound
 from spfed.lifecycle.lifecycle import ServiceLifecycle
+from spfed.lifecycle.metering import metered_runner
 from spfed.lifecycle.runs import final_error
 from spfed.lifecycle.slice_context import (
     SliceContext,
@@ -252,9 +253,11 @@ class SliceManager:
 
     def _runner(self, ctx: SliceContext) -> WorkflowRunner[SliceContext]:
         wf = self._rt.config.workflow
-        return WorkflowRunner(
+        return metered_runner(
             self._registry,
             RunStoreListener(self._runs, lambda: dump_slice_state(ctx.state)),
+            workflow="slice",
+            metrics=self._rt.metrics,
             default_timeout_s=wf.task_timeout_s,
             max_attempts=wf.max_attempts,
             retry_delay_s=wf.retry_delay_s,

@@ -102,18 +102,25 @@ def _configure(
     paths: OperatorPaths,
     addresses: dict[str, str],
     security: TopologySecurity,
-) -> str:
-    """Give ``op`` a free fixed port and write its configuration; returns its address.
+    metrics: dict[str, str],
+) -> tuple[str, str]:
+    """Give ``op`` two free fixed ports (API, metrics) and write its configuration;
+    returns its API and metrics addresses.
 
-    ``addresses`` holds every address handed out so far (its lower SPs' among
-    them, which its configuration names); ``op``'s is added.
+    ``addresses`` holds every API address handed out so far (its lower SPs' among
+    them, which its configuration names), ``metrics`` every metrics address; ``op``'s
+    are added.
     """
-    taken = {port_of(a) for a in addresses.values()}
+    taken = {port_of(a) for a in (*addresses.values(), *metrics.values())}
     address = address_of(pick_free_port(avoid=taken))
+    metrics_address = address_of(pick_free_port(avoid=taken | {port_of(address)}))
     addresses[op] = address
+    metrics[op] = metrics_address
     lowers = {c: addresses[c] for c in topology.children(op)}
-    write_node_config(topology, op, paths, lowers, security, listen=address)
-    return address
+    write_node_config(
+        topology, op, paths, lowers, security, listen=address, metrics_listen=metrics_address
+    )
+    return address, metrics_address
 
 
 def _spawn(state: TopologyState, op: str, paths: OperatorPaths) -> None:
@@ -137,6 +144,7 @@ def _serve(
     deadline: float,
     timeout_s: float,
     security: TopologySecurity,
+    metrics: dict[str, str],
 ) -> None:
     """Wait until ``op`` serves; if it ended because another process took its port
     between ``_configure`` and its bind, start it again on a new port (bounded).
@@ -152,7 +160,8 @@ def _serve(
             return
         except _starting.ExitedEarly:
             port = port_of(entry.address)
-            if attempt == _PORT_ATTEMPTS or not port_taken(port):
+            taken = port_taken(port) or bool(entry.metrics and port_taken(port_of(entry.metrics)))
+            if attempt == _PORT_ATTEMPTS or not taken:
                 raise
             log.warning(
                 "event=port_taken topology=%s operator=%s port=%d attempt=%d",
@@ -161,7 +170,7 @@ def _serve(
                 port,
                 attempt,
             )
-        entry.address = _configure(topology, op, paths, addresses, security)
+        entry.address, entry.metrics = _configure(topology, op, paths, addresses, security, metrics)
         _spawn(state, op, paths)
 
 
@@ -170,12 +179,13 @@ def _start_all(
 ) -> None:
     levels = topology.levels()
     addresses: dict[str, str] = {}
+    metrics: dict[str, str] = {}
     for wave in topology.start_waves():
         started = time.monotonic()
         for op in wave:
             spec = topology.operators[op]
             paths = OperatorPaths.under(state.directory, op)
-            address = _configure(topology, op, paths, addresses, security)
+            address, metrics_address = _configure(topology, op, paths, addresses, security, metrics)
             if paths.log.exists():
                 paths.log.replace(paths.log.with_name(paths.log.name + ".1"))
             state.operators[op] = OperatorState(
@@ -188,11 +198,12 @@ def _start_all(
                 parents=list(spec.parents),
                 level=levels[op],
                 pops={p.name: p.region for p in spec.pops},
+                metrics=metrics_address,
             )
             _spawn(state, op, paths)
         deadline = started + timeout_s
         for op in wave:
-            _serve(topology, state, op, addresses, deadline, timeout_s, security)
+            _serve(topology, state, op, addresses, deadline, timeout_s, security, metrics)
             log.info(
                 "event=operator_serving topology=%s operator=%s address=%s elapsed_s=%.2f",
                 state.name,

@@ -62,6 +62,8 @@ class OperatorState:
     """1 for a top node, 2 for its lower SPs, and so on."""
     pops: dict[str, str] = field(default_factory=dict)
     """Its PoPs: region by PoP name."""
+    metrics: str = ""
+    """``host:port`` of its Prometheus endpoint (``/metrics``); "" in older states."""
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""How the operators of a running topology are: process, address and health."""
+"""How the operators of a running topology are: process, addresses and health."""
 
 from __future__ import annotations
 
@@ -48,6 +48,8 @@ class OperatorStatus:
     """Whether the process runs."""
     health: Health | None
     """What its health service says; ``None`` when the process does not run."""
+    metrics: str = ""
+    """``host:port`` of its Prometheus endpoint (``GET /metrics``); "" in older states."""
 
     @property
     def serving(self) -> bool:
@@ -75,6 +77,7 @@ def _one(op: OperatorState, timeout_s: float, tls: ClientTls | None) -> Operator
         pid=op.pid if pid is None else pid,
         process=process,
         health=health,
+        metrics=op.metrics,
     )
 
 

@@ -225,11 +225,16 @@ def test_a_node_whose_port_is_taken_before_it_binds_starts_on_another(tmp_path: 
             )
             launching._spawn(state, "edge-be", paths)
             first_pid = state.operators["edge-be"].pid
-            launching._serve(demo, state, "edge-be", addresses, time.monotonic() + 30, 30, security)
+            metrics: dict[str, str] = {}
+            launching._serve(
+                demo, state, "edge-be", addresses, time.monotonic() + 30, 30, security, metrics
+            )
         moved = state.operators["edge-be"]
         assert moved.address not in ("", taken)
         assert moved.pid != first_pid
         assert addresses["edge-be"] == moved.address  # what its upper SP's config will name
         assert load_config(paths.config, environ={}).server.listen == moved.address
+        assert load_config(paths.config, environ={}).metrics.listen == moved.metrics != ""
+        assert metrics["edge-be"] == moved.metrics
         assert TopologyState.load(directory).operators["edge-be"].address == moved.address
         assert check_health(moved.address, 2.0, security.client_tls()) is Health.SERVING

@@ -1,6 +1,6 @@
 """Server interceptors: cross-cutting behaviour of every RPC, as a chain."""
 
-from lower_sp.api.interceptors.access import AccessLogInterceptor
+from lower_sp.api.interceptors.access import AccessLogInterceptor, RpcObserver
 from lower_sp.api.interceptors.auth import CALLER, AuthInterceptor
 from lower_sp.api.interceptors.decode import DecodeInterceptor
 from lower_sp.api.interceptors.errors import ErrorInterceptor
@@ -11,4 +11,5 @@ __all__ = [
     "AuthInterceptor",
     "DecodeInterceptor",
     "ErrorInterceptor",
+    "RpcObserver",
 ]

@@ -2,7 +2,9 @@
 
 The caller's ``x-request-id`` metadata (or a fresh id) is put in a context
 variable, so every log line written while serving the call carries it, and
-one access line is written per call with its method, status and duration.
+one access line is written per call with its method, status and duration. The same
+figures go to an optional observer (the node's ``spfed_rpc_duration_seconds``), so every
+call is timed once, in one place.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import grpc
 from lower_sp.api.interceptors._wrap import Context, Stream, Unary, rewrap
 from spfed.logs import REQUEST_ID
 
-__all__ = ["AccessLogInterceptor"]
+__all__ = ["AccessLogInterceptor", "RpcObserver"]
 
 log = logging.getLogger("spfed.access")
 _QUIET = ("/grpc.health.v1.Health/", "/grpc.reflection.")
@@ -33,8 +35,15 @@ def _request_id(details: grpc.HandlerCallDetails) -> str:
     return uuid.uuid4().hex[:16]
 
 
+RpcObserver = Callable[[str, str, float], None]
+"""Told of every logged call: full method name, status code name, seconds."""
+
+
 class AccessLogInterceptor(grpc.aio.ServerInterceptor):
-    """Sets the request id and logs one line per call."""
+    """Sets the request id and logs one line per call (and tells ``observe`` of it)."""
+
+    def __init__(self, observe: RpcObserver | None = None) -> None:
+        self._observe = observe
 
     async def intercept_service(
         self,
@@ -55,13 +64,12 @@ class AccessLogInterceptor(grpc.aio.ServerInterceptor):
             # process (grpc/grpc#29927); the peer is read when the call starts.
             code: object = context.code()  # None until a handler sets one
             name = code.name if isinstance(code, grpc.StatusCode) else "OK"
+            seconds = time.perf_counter() - started
             log.info(
-                "event=rpc method=%s code=%s ms=%.2f peer=%s",
-                method,
-                name,
-                (time.perf_counter() - started) * 1000,
-                peer,
+                "event=rpc method=%s code=%s ms=%.2f peer=%s", method, name, seconds * 1000, peer
             )
+            if self._observe is not None:
+                self._observe(method, name, seconds)
 
         def unary(inner: Unary) -> Unary:
             async def call(request: Any, context: Context) -> Any:

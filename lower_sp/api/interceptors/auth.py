@@ -7,7 +7,8 @@ otherwise) and a principal whose roles grant the method's permission
 refused: new methods are closed until someone decides who may call them.
 
 The principal is put in ``CALLER`` for the servicer. Each rejection writes
-one line to the ``spfed.audit`` log. Errors are raised as domain errors, so
+one line to the ``spfed.audit`` log and is told to ``refused`` (the node's
+``spfed_auth_refused_total``, stage ``call``). Errors are raised as domain errors, so
 the error interceptor (outside this one) turns them into statuses.
 """
 
@@ -49,11 +50,13 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         self,
         authenticate: Callable[[str | None], Principal],
         rights: Mapping[str, Permission | object],
+        refused: Callable[[str], None] | None = None,
     ) -> None:
         """``rights`` maps full method names (``/pkg.Service/Method``) to a
-        ``Permission``, or to ``OPEN``."""
+        ``Permission``, or to ``OPEN``; ``refused(reason)`` hears of each refused call."""
         self._authenticate = authenticate
         self._rights = dict(rights)
+        self._refused = refused
 
     def _check(self, details: grpc.HandlerCallDetails) -> Principal:
         method = details.method
@@ -92,13 +95,16 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
 
         def admit(context: Context) -> None:
             if refusal is not None:
+                reason = refusal.metadata.get("reason", "-")
                 audit.warning(
                     "event=call_rejected method=%s code=%s reason=%s peer=%s",
                     method,
                     refusal.code.name,
-                    refusal.metadata.get("reason", "-"),
+                    reason,
                     context.peer(),
                 )
+                if self._refused is not None:
+                    self._refused(reason)
                 raise refusal
             assert principal is not None
             CALLER.set(principal)

@@ -94,6 +94,7 @@ def test_generated_configuration_of_a_leaf(tmp_path: Path) -> None:
             **demo.operators["edge-be"].settings["catalogue"],  # its prices and SLA
         },
         "logging": {"file": ""},
+        "metrics": {"listen": ""},  # off unless 'up' gives it a port
         "tls": sections["tls"],
         "auth": sections["auth"],
     }

@@ -47,12 +47,14 @@ def test_up_writes_fixed_ports_and_parents_name_their_lower_sps_there(tmp_path: 
     demo = load_topology(DEMO)
     security = TopologySecurity.provision(tmp_path, "demo", list(demo.operators), scrypt_log_n=10)
     addresses: dict[str, str] = {}
+    metrics: dict[str, str] = {}
     # As 'up' does: leaves first, so each upper SP's configuration is written after its lowers'.
     for wave in demo.start_waves():
         for op in wave:
-            _configure(demo, op, OperatorPaths.under(tmp_path, op), addresses, security)
-    assert set(addresses) == set(demo.operators)
-    assert len({port_of(a) for a in addresses.values()}) == len(addresses)  # one port each
+            _configure(demo, op, OperatorPaths.under(tmp_path, op), addresses, security, metrics)
+    assert set(addresses) == set(demo.operators) == set(metrics)
+    ports = {port_of(a) for a in (*addresses.values(), *metrics.values())}
+    assert len(ports) == 2 * len(addresses)  # one API port and one metrics port each
     configs = {
         op: load_config(OperatorPaths.under(tmp_path, op).config, environ={})
         for op in demo.operators
@@ -60,6 +62,8 @@ def test_up_writes_fixed_ports_and_parents_name_their_lower_sps_there(tmp_path: 
     for op, config in configs.items():
         assert config.server.listen == addresses[op]
         assert port_of(config.server.listen) != 0
+        assert config.metrics.listen == metrics[op]
+        assert metrics[op].startswith("127.0.0.1:")
         assert {lower.id: lower.address for lower in config.federation.lower_sps} == {
             child: addresses[child] for child in demo.children(op)
         }
@@ -72,13 +76,21 @@ def test_a_node_restarted_on_another_port_is_renamed_in_its_parents_config(
     demo = load_topology(DEMO)
     security = TopologySecurity.provision(tmp_path, "demo", list(demo.operators), scrypt_log_n=10)
     addresses: dict[str, str] = {}
+    metrics: dict[str, str] = {}
     edge = OperatorPaths.under(tmp_path, "edge-be")
-    first = _configure(demo, "edge-be", edge, addresses, security)
-    second = _configure(demo, "edge-be", edge, addresses, security)
+    first, _ = _configure(demo, "edge-be", edge, addresses, security, metrics)
+    second, second_metrics = _configure(demo, "edge-be", edge, addresses, security, metrics)
     assert second != first  # the port it could not bind is not offered again
-    assert load_config(edge.config, environ={}).server.listen == second
+    edge_config = load_config(edge.config, environ={})
+    assert edge_config.server.listen == second
+    assert edge_config.metrics.listen == second_metrics
     _configure(
-        demo, "wholesale-eu", OperatorPaths.under(tmp_path, "wholesale-eu"), addresses, security
+        demo,
+        "wholesale-eu",
+        OperatorPaths.under(tmp_path, "wholesale-eu"),
+        addresses,
+        security,
+        metrics,
     )
     eu = load_config(OperatorPaths.under(tmp_path, "wholesale-eu").config, environ={})
     assert [(lower.id, lower.address) for lower in eu.federation.lower_sps] == [("edge-be", second)]
